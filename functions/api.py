@@ -1,0 +1,23 @@
+"""HTTP functions, one per API surface: each serves its surface's routes from the registry."""
+import _bootstrap  # noqa: F401
+import functions_framework
+
+from shared import app
+from shared.core import http
+
+app.load()
+
+
+@functions_framework.http
+def sessions_api(request):
+    return http.serve(request, "sessions")
+
+
+@functions_framework.http
+def goals_api(request):
+    return http.serve(request, "goals")
+
+
+@functions_framework.http
+def meta_api(request):
+    return http.serve(request, "meta")

@@ -1,0 +1,24 @@
+"""One Pub/Sub-triggered CloudEvent function per receiver, generated from the registry.
+
+Each is deployed behind its own push subscription; the entry point names are the registry's
+`Receiver.entry_point` (e.g. `goal_ended__notify_goal_ended`).
+"""
+import _bootstrap  # noqa: F401
+import functions_framework
+
+from shared import app
+from shared.core import delivery
+
+REGISTRY = app.load()
+
+
+def _entry_point(function: str):
+    def receive(cloud_event):
+        delivery.receive(function, cloud_event.data["message"])
+
+    receive.__name__ = receive.__qualname__ = REGISTRY.receivers[function].entry_point
+    return functions_framework.cloud_event(receive)
+
+
+for _function, _receiver in REGISTRY.receivers.items():
+    globals()[_receiver.entry_point] = _entry_point(_function)

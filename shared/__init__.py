@@ -1,0 +1,1 @@
+"""Domain library of the livestream monetization backend."""

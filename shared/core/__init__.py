@@ -1,0 +1,1 @@
+"""Core: config, ids, clock, errors, auth, registry and the adapters to Google services."""

@@ -1,0 +1,61 @@
+"""The OpenAPI 3 document, derived from the registry's routes."""
+from __future__ import annotations
+
+from pydantic.json_schema import models_json_schema
+
+from shared.core.registry import Registry
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "details": {},
+    }}},
+}
+STATUS_TEXT = {400: "Invalid request", 401: "Missing or invalid bearer token", 403: "Missing scope",
+               404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state"}
+
+
+def document(registry: Registry) -> dict:
+    models = {m for r in registry.routes for m in (r.body, r.response) if m}
+    keyed = sorted(((m, "validation") for m in models), key=lambda pair: pair[0].__name__)
+    refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}", by_alias=True)
+    schemas = {**defs.get("$defs", {}), "Error": ERROR}
+    paths: dict = {}
+    for route in sorted(registry.routes, key=lambda r: (r.path, r.method)):
+        op: dict = {"operationId": route.handler.__name__, "summary": route.summary, "tags": [route.surface]}
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}}
+                  for p in route.path_params]
+        if route.query:
+            schema = route.query.model_json_schema()
+            for name, prop in schema["properties"].items():
+                params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                               "schema": prop})
+        if params:
+            op["parameters"] = params
+        if route.body:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(route.body, "validation")]}}}
+        ok = {"description": "OK"}
+        if route.response:
+            ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
+        op["responses"] = {str(route.status): ok}
+        errors = [400] if (route.body or route.query) else []
+        if not route.public:
+            op["security"] = [{"bearer": [route.scope] if route.scope else []}]
+            errors += [401, 403]
+        errors += [404] if route.path_params else []
+        errors += [409] if route.method in ("POST", "DELETE") and not route.public else []
+        for status in sorted(set(errors)):
+            op["responses"][str(status)] = {"description": STATUS_TEXT[status], "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Livestream monetization API", "version": "1.0.0"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                           "description": "HS256; claims sub, scope (space-separated), client_id, exp"}},
+        },
+    }

@@ -1,0 +1,1 @@
+"""Goals: show-funding pre-sales now; show, exclusive and karaoke goals arrive with their features."""

@@ -1,0 +1,122 @@
+"""Creating, reading and ending goals; the refund decision of a pre-sale that did not lead to a show."""
+from __future__ import annotations
+
+from shared.core import clock, ids, steps
+from shared.core.errors import AlreadyApplied, Conflict, NotFound, field_error
+from shared.core.firestore import db, where
+from shared.goals.models import (
+    SHOW_FUNDING, Goal, GoalCreated, GoalEnded, RefundDecision, ShowFundingGoalCreate,
+)
+from shared.livestream import sessions
+
+GOALS = "goals"
+
+
+def goal_ref(goal_id: str):
+    return db().collection(GOALS).document(goal_id)
+
+
+def load(goal_id: str, txn=None) -> Goal:
+    snap = goal_ref(goal_id).get(transaction=txn)
+    if not snap.exists:
+        raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
+    return Goal.model_validate({**snap.to_dict(), "id": snap.id})
+
+
+def load_owned(goal_id: str, user_id: str) -> Goal:
+    goal = load(goal_id)
+    if goal.owner != user_id:
+        raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
+    return goal
+
+
+def document(goal: Goal) -> dict:
+    return goal.model_dump(mode="json", by_alias=True, exclude={"id"})
+
+
+def created_event(goal: Goal) -> GoalCreated:
+    return GoalCreated(
+        goal_id=goal.id, cls=goal.cls, active=goal.active, conditions=goal.conditions, context=goal.context,
+        levels=goal.levels, nbf=goal.nbf, exp=goal.exp, metadata=goal.metadata,
+    )
+
+
+def ended_event(goal: Goal) -> GoalEnded:
+    return GoalEnded(
+        goal_id=goal.id, cls=goal.cls, active=goal.active, progress=goal.progress, levels=goal.levels,
+        conditions=goal.conditions, context=goal.context, exp=goal.exp, triggerer=goal.triggerer,
+        metadata=goal.metadata,
+    )
+
+
+def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate) -> Goal:
+    """Seed 000 `create_show_funding_goal` + `create_goal`, in one step so the caller gets the goal."""
+    if request.exp <= clock.now():
+        raise field_error(["body", "exp"], "exp must be in the future")
+    session_id = request.context.session_id
+    sessions.load_owned(session_id, user_id)
+    goal = Goal(
+        id=ids.new_id(), cls=SHOW_FUNDING, active=True, conditions={"session_id": session_id},
+        levels=request.levels, nbf=None, exp=request.exp,
+        context={"type": "show-funding", **request.context.model_dump()},
+        metadata={"user_id": user_id}, created_at=clock.now(),
+    )
+
+    def body(txn, fx: steps.Effects) -> Goal:
+        session = sessions.load_owned(session_id, user_id, txn)
+        if not session.active:
+            raise Conflict(f"session {session_id} has ended", code="session_not_active")
+        running = where(GOALS, conditions__session_id=session_id, active=True, _cls=SHOW_FUNDING)
+        other = next(iter(running.limit(1).stream(transaction=txn)), None)
+        if other:
+            raise Conflict("the session already has an active show-funding goal",
+                           code="funding_goal_active", details={"goal_id": other.id})
+        txn.create(goal_ref(goal.id), document(goal))
+        fx.publish("goal.created", created_event(goal))
+        return goal
+
+    return steps.run(f"create_goal:{goal.id}", body)
+
+
+def deactivate(goal_id: str, triggerer: str | None = None) -> Goal:
+    """Seed `deactivate_goal`: active -> false, exp -> min(exp, now), then `goal.ended`, exactly once."""
+
+    def body(txn, fx: steps.Effects) -> Goal:
+        goal = load(goal_id, txn)
+        if not goal.active:
+            raise AlreadyApplied(f"goal {goal_id} has already ended")
+        now = clock.now()
+        goal.active = False
+        goal.exp = min(goal.exp, int(now)) if goal.exp is not None else int(now)
+        goal.triggerer = triggerer
+        goal.ended_at = now
+        txn.update(goal_ref(goal_id), {"active": False, "exp": goal.exp, "triggerer": triggerer, "ended_at": now})
+        fx.publish("goal.ended", ended_event(goal))
+        return goal
+
+    return steps.run(f"deactivate_goal:{goal_id}", body)
+
+
+def decide_funding_refund(goal_id: str) -> RefundDecision:
+    """Seed `check_funding_goal_refundable`: refund unless a show goal was bound to the pre-sale."""
+
+    def body(txn, fx: steps.Effects) -> RefundDecision:
+        goal = load(goal_id, txn)
+        if goal.refund:
+            raise AlreadyApplied(f"refund of goal {goal_id} already decided")
+        if goal.active:
+            raise Conflict(f"goal {goal_id} is still active", code="goal_active")
+        pair = sessions.load(goal.conditions["session_id"], txn).pair_for(goal_id)
+        show_goal = goal.context.get("show_goal_id") or (pair.show_goal if pair else None)
+        decision = RefundDecision(
+            decision="keep" if show_goal else "refund",
+            reason=f"show goal {show_goal} is bound" if show_goal else "no show goal was bound to the pre-sale",
+            escrow_id=f"show_funding:{goal_id}",
+            decided_at=clock.now(),
+        )
+        txn.update(goal_ref(goal_id), {"refund": decision.model_dump(mode="json")})
+        # Seam for the ledger: a "refund" decision is where the escrow_refund step of escrow_id
+        # is recorded as an effect of this same step, so the decision and the refund commit together.
+        return decision
+
+    return steps.run(f"check_funding_goal_refundable:{goal_id}", body)

@@ -1,0 +1,43 @@
+"""Cloud Tasks handlers of the goals feature. Each re-checks state before acting."""
+from __future__ import annotations
+
+import logging
+import time
+
+from shared.core import clock, tasks
+from shared.core.errors import AlreadyApplied, NotFound
+from shared.core.registry import REGISTRY
+from shared.goals import service
+from shared.goals.models import DeactivateGoalArgs, GoalIdArgs
+
+log = logging.getLogger(__name__)
+task = REGISTRY.task
+EARLY_TOLERANCE = 2  # seconds
+
+
+@task("deactivate_goal", queue="goal-lifecycle", args=DeactivateGoalArgs)
+def deactivate_goal(args: DeactivateGoalArgs) -> str:
+    try:
+        goal = service.load(args.goal_id)
+    except NotFound:
+        return "goal not found"
+    early = (goal.exp - clock.now()) if goal.active and args.reason == "expired" and goal.exp else 0
+    if early > EARLY_TOLERANCE:
+        # arrived early (schedules are capped at 29 days ahead): come back at exp
+        tasks.schedule("deactivate_goal", args.model_dump(), at=goal.exp)
+        return "rescheduled"
+    if early > 0:
+        time.sleep(early)  # a rescheduled task would share this second's name and be dropped
+    try:
+        service.deactivate(args.goal_id)
+        return "ended"
+    except AlreadyApplied:  # a repeat: nothing changes, unflushed effects were re-applied
+        return "already ended"
+
+
+@task("check_funding_goal_refundable", queue="goal-lifecycle", args=GoalIdArgs)
+def check_funding_goal_refundable(args: GoalIdArgs) -> str:
+    try:
+        return service.decide_funding_refund(args.goal_id).decision
+    except AlreadyApplied:
+        return "already decided"

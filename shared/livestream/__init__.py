@@ -1,0 +1,1 @@
+"""Livestream sessions: a streamer's live show, the document goals bind to."""

@@ -1,0 +1,19 @@
+"""The meta surface: the OpenAPI document and a health check that names the service."""
+from __future__ import annotations
+
+from shared.core.http import Call
+from shared.core.registry import REGISTRY
+
+SERVICE = "livestream-backend"
+
+
+@REGISTRY.route("GET", "/openapi.json", surface="meta", public=True, summary="This API's OpenAPI 3 document")
+def openapi(call: Call) -> dict:
+    from shared.core import openapi
+
+    return openapi.document(REGISTRY)
+
+
+@REGISTRY.route("GET", "/healthz", surface="meta", public=True, summary="Liveness, naming the service")
+def healthz(call: Call) -> dict:
+    return {"status": "ok", "service": SERVICE}

@@ -1,0 +1,1 @@
+"""Realtime notifications through the Pusher protocol (soketi locally)."""

@@ -1,0 +1,51 @@
+"""Pusher adapter: the seeds' channel names, events under 10 KB, triggered after commit only."""
+from __future__ import annotations
+
+import functools
+import json
+
+from shared.core.config import settings
+
+MAX_EVENT_BYTES = 10 * 1024
+MAX_CHANNELS_PER_CALL = 100
+
+
+class PusherError(RuntimeError):
+    pass
+
+
+def stream_channels(streamer_id: str) -> list[str]:
+    """The three channels that carry a streamer's goal events (seed 000, `trigger_notify_goal_added`)."""
+    return [f"private-stream@{streamer_id}", f"presence-stream@{streamer_id}", f"private-user@{streamer_id}"]
+
+
+@functools.cache
+def client():
+    import pusher
+
+    s = settings()
+    return pusher.Pusher(
+        app_id=s.pusher_app_id, key=s.pusher_key, secret=s.pusher_secret,
+        host=s.pusher_host, port=s.pusher_port, ssl=s.pusher_ssl, timeout=10,
+    )
+
+
+def encode(data: dict) -> str:
+    body = json.dumps(data, separators=(",", ":"))
+    if len(body.encode()) > MAX_EVENT_BYTES:
+        raise PusherError(f"event data is {len(body.encode())} bytes, over the {MAX_EVENT_BYTES} limit")
+    return body
+
+
+def trigger(channels: list[str], event: str, data: dict) -> None:
+    body = encode(data)
+    for start in range(0, len(channels), MAX_CHANNELS_PER_CALL):
+        response = client().trigger(channels[start:start + MAX_CHANNELS_PER_CALL], event, body)
+        # soketi answers a bad signature with HTTP 200 and an error body
+        if isinstance(response, dict) and response.get("error"):
+            raise PusherError(f"pusher refused {event}: {response['error']}")
+
+
+def authenticate(channel: str, socket_id: str) -> dict:
+    """The `auth` a client sends when subscribing to a private channel."""
+    return client().authenticate(channel=channel, socket_id=socket_id)
