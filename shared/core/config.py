@@ -36,8 +36,8 @@ def settings() -> Settings:
     return Settings(
         project=_env("GOOGLE_CLOUD_PROJECT", "demo-local"),
         region=_env("FUNCTION_REGION", "us-central1"),
-        jwt_secret=_env("JWT_SECRET", "local-jwt-secret-change-me"),
-        task_secret=_env("TASK_SECRET", "local-task-secret-change-me"),
+        jwt_secret=_env("JWT_SECRET", "local-jwt-secret-change-me-0123456789abcdef"),
+        task_secret=_env("TASK_SECRET", "local-task-secret-change-me-0123456789abcdef"),
         tasks_target_url=_env("TASKS_TARGET_URL", "http://127.0.0.1:8080/tasks").rstrip("/"),
         tasks_emulator_host=os.environ.get("CLOUD_TASKS_EMULATOR_HOST") or None,
         tasks_service_account=os.environ.get("TASKS_SERVICE_ACCOUNT") or None,

@@ -27,10 +27,10 @@ def run_transaction(body: Callable[[Any], T], max_attempts: int = 10) -> T:
     return attempt(db().transaction(max_attempts=max_attempts))
 
 
-def delete_field():
+def increment(n: int):
     from google.cloud import firestore
 
-    return firestore.DELETE_FIELD
+    return firestore.Increment(n)
 
 
 def where(collection: str, **equals):

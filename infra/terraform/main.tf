@@ -1,0 +1,71 @@
+data "google_project" "this" {}
+
+# The Cloud Storage service agent, which publishes bucket notifications.
+data "google_storage_project_service_account" "gcs" {}
+
+locals {
+  # The Cloud Tasks target among var.http_functions (named by shared.core.generate).
+  task_handler = "task-handler"
+
+  # Cloud Run's deterministic URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app) is known
+  # before the function exists, so every function, the task handler included (it reschedules
+  # tasks that arrive early), can carry it without a dependency cycle. The code appends
+  # "/<task name>"; the task handler routes on that last path segment.
+  task_handler_url = "https://${local.task_handler}-${data.google_project.this.number}.${var.region}.run.app"
+
+  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+  # Bucket (key of var.buckets) -> topic (in var.topics) receiving its OBJECT_FINALIZE
+  # notifications: the `storage.object` signal of shared/assets.
+  storage_notifications = {
+    assets = "storage-events"
+  }
+
+  # The environment every function reads through shared.core.config.
+  function_env = {
+    GOOGLE_CLOUD_PROJECT  = var.project
+    FUNCTION_REGION       = var.region
+    JWT_SECRET            = var.jwt_secret
+    TASK_SECRET           = var.task_secret
+    TASKS_TARGET_URL      = local.task_handler_url
+    TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
+    PUSHER_APP_ID         = var.pusher_app_id
+    PUSHER_KEY            = var.pusher_key
+    PUSHER_SECRET         = var.pusher_secret
+    PUSHER_HOST           = var.pusher_host
+    PUSHER_PORT           = tostring(var.pusher_port)
+    PUSHER_SSL            = var.pusher_ssl ? "true" : "false"
+  }
+
+  runtime = "python311"
+
+  # Function timeout; also the receivers' subscription ack deadline.
+  timeout_seconds = 60
+
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudtasks.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+  ])
+}
+
+resource "google_project_service" "apis" {
+  for_each = local.apis
+
+  service            = each.key
+  disable_on_destroy = false
+}
+
+check "task_handler_url" {
+  assert {
+    # Cloud Run only gives a service its deterministic URL when this DNS label fits.
+    condition     = length("${local.task_handler}-${data.google_project.this.number}") <= 63
+    error_message = "The task handler has no deterministic Cloud Run URL; TASKS_TARGET_URL would be wrong."
+  }
+}

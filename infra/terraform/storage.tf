@@ -1,0 +1,22 @@
+resource "google_storage_bucket" "buckets" {
+  for_each = var.buckets
+
+  name                        = "${var.project}-${each.key}"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  depends_on = [google_project_service.apis]
+}
+
+# Object-finalize notifications of a bucket, published to its topic as the object resource.
+resource "google_storage_notification" "buckets" {
+  for_each = local.storage_notifications
+
+  bucket         = google_storage_bucket.buckets[each.key].name
+  topic          = google_pubsub_topic.topics[each.value].id
+  payload_format = "JSON_API_V1"
+  event_types    = ["OBJECT_FINALIZE"]
+
+  depends_on = [google_pubsub_topic_iam_member.gcs_notifications]
+}

@@ -1,0 +1,1 @@
+"""Local stack tooling: the functions host, provisioning from the registry, health checks."""
