@@ -72,7 +72,7 @@ def tfvars() -> dict:
 
 
 def _labelled(config: dict, kind: str) -> dict[str, dict]:
-    """Blocks with one label (variable, locals-free kinds): label -> body."""
+    """Blocks with one label (variable, output, check): label -> body."""
     out: dict[str, dict] = {}
     for block in config.get(kind, []):
         for label, body in block.items():
@@ -204,15 +204,14 @@ def test_functions_come_only_from_the_registry_maps(config):
     for body in functions.values():
         assert _squash(body.get("name")) == "${each.key}"
         build = _block(body, "build_config")
-        assert build.get("runtime") in ("python311", "${local.runtime}")
+        runtime = build.get("runtime")
+        if _expr(runtime) == "local.runtime":
+            runtime = _locals(config).get("runtime")
+        assert runtime == "python311"
         assert _squash(build.get("entry_point")) == "${each.value.entry_point}"
         assert _squash(build["environment_variables"].get("GOOGLE_FUNCTION_SOURCE")) == "${each.value.source}"
         storage = _block(_block(build, "source"), "storage_source")
         assert _squash(storage.get("object")) == "${google_storage_bucket_object.source.name}"
-
-
-def test_runtime_settles_python311(config):
-    assert _locals(config).get("runtime", "python311") == "python311"
 
 
 def test_receivers_are_cloudevent_functions(config):
