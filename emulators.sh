@@ -146,7 +146,7 @@ start_service() {
         -event.pubsub-topic storage-events -event.list finalize,delete ;;
     pusher) SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PUSHER_PORT" SOKETI_METRICS_HOST=127.0.0.1 \
               SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \
-              SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" \
+              SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \
               launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
     host) (eval "$(stack_env)"; cd "$ROOT"; launch host "$PY" -m shared.localstack.host --port "$API_PORT") ;;
   esac
@@ -176,16 +176,19 @@ start() {
   say "stack healthy in $((SECONDS - t0)) s; API on http://127.0.0.1:$API_PORT (logs in $STACK_DIR)"
 }
 
-stop() {
-  local name f pid i
+stop() {  # TERM every process group at once, then KILL what is left after 10 s
+  local name f pids=() pid i
   for name in host storage pusher tasks pubsub firestore; do
     f=$(pidfile "$name")
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     kill -TERM -- "-$pid" 2>/dev/null || true
+    pids+=("$pid")
+    rm -f "$f"
+  done
+  for pid in "${pids[@]}"; do
     for i in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL -- "-$pid" 2>/dev/null || true
-    rm -f "$f"
   done
 }
 

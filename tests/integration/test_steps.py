@@ -1,0 +1,124 @@
+"""Idempotent steps against the Firestore and Pub/Sub emulators: applied once, effects never lost."""
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import uuid
+
+import pytest
+
+from shared.core import ids, signals, steps
+from shared.core.config import settings
+from shared.core.errors import AlreadyApplied, Conflict
+from shared.core.firestore import db
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def analytics_inbox(stack):
+    """A fresh pull subscription on the analytics topic: counts what a step really published."""
+    from google.cloud import pubsub_v1
+
+    subscriber = pubsub_v1.SubscriberClient()
+    name = f"projects/{settings().project}/subscriptions/test-{uuid.uuid4().hex[:12]}"
+    subscriber.create_subscription(request={"name": name, "topic": signals.topic_path("analytics-events")})
+
+    def receive(timeout: float) -> list[dict]:
+        try:
+            response = subscriber.pull(request={"subscription": name, "max_messages": 50}, timeout=timeout)
+        except Exception:  # DeadlineExceeded: nothing arrived
+            return []
+        if response.received_messages:
+            subscriber.acknowledge(request={"subscription": name, "ack_ids": [m.ack_id for m in response.received_messages]})
+        return [json.loads(m.message.data) for m in response.received_messages]
+
+    def pull(expect: int = 1) -> list[dict]:
+        """Everything published: at least `expect` messages, then whatever else arrives within 1.5 s."""
+        got: list[dict] = []
+        for _ in range(10):
+            if len(got) >= expect:
+                break
+            got += receive(5)
+        return got + receive(1.5)
+
+    yield pull
+    subscriber.delete_subscription(request={"subscription": name})
+
+
+def track(fx, event_id: str) -> None:
+    fx.publish("analytics.track", {"event_id": event_id, "event": "test", "subject_id": event_id, "at": 0, "properties": {}})
+
+
+def body_writing(doc_id: str, event_id: str):
+    def body(txn, fx):
+        txn.set(db().collection("scratch").document(doc_id), {"n": 1})
+        track(fx, event_id)
+        return "done"
+    return body
+
+
+def test_a_step_applies_once_and_publishes_once(analytics_inbox):
+    key, doc_id = f"test:{ids.new_id()}", ids.new_id()
+    assert steps.run(key, body_writing(doc_id, key)) == "done"
+    with pytest.raises(AlreadyApplied):
+        steps.run(key, body_writing(doc_id, key))
+    assert [m["event_id"] for m in analytics_inbox()] == [key]
+    assert steps.marker(key).get().get("repeats") == 1
+
+
+def test_effects_of_a_step_that_died_after_commit_are_applied_by_the_repeat(analytics_inbox, monkeypatch):
+    key, doc_id = f"test:{ids.new_id()}", ids.new_id()
+    real_apply = steps.apply
+
+    def dies(effect, origin):
+        raise ConnectionError("process died before publishing")
+
+    monkeypatch.setattr(steps, "apply", dies)
+    with pytest.raises(ConnectionError):
+        steps.run(key, body_writing(doc_id, key))
+    assert db().collection("scratch").document(doc_id).get().exists  # the state change committed
+    assert steps.marker(key).get().get("flushed_at") is None  # its effects did not go out
+
+    monkeypatch.setattr(steps, "apply", real_apply)
+    with pytest.raises(AlreadyApplied):  # redelivery: nothing is applied twice...
+        steps.run(key, body_writing(doc_id, key))
+    assert [m["event_id"] for m in analytics_inbox()] == [key]  # ...and nothing is lost
+    assert steps.marker(key).get().get("flushed_at") is not None
+
+
+def test_a_body_that_refuses_writes_nothing():
+    key, doc_id = f"test:{ids.new_id()}", ids.new_id()
+
+    def refuses(txn, fx):
+        txn.set(db().collection("scratch").document(doc_id), {"n": 1})
+        track(fx, key)
+        raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        steps.run(key, refuses)
+    assert not steps.marker(key).get().exists
+    assert not db().collection("scratch").document(doc_id).get().exists
+
+
+def test_concurrent_deliveries_apply_a_step_exactly_once(analytics_inbox):
+    key, counter = f"test:{ids.new_id()}", db().collection("scratch").document(ids.new_id())
+    counter.set({"n": 0})
+
+    def body(txn, fx):
+        n = counter.get(transaction=txn).get("n")
+        txn.update(counter, {"n": n + 1})
+        track(fx, key)
+
+    def deliver(_):
+        try:
+            steps.run(key, body)
+            return "applied"
+        except AlreadyApplied:
+            return "repeat"
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(deliver, range(4)))
+    assert outcomes == ["applied", "repeat", "repeat", "repeat"]
+    assert counter.get().get("n") == 1
+    assert [m["event_id"] for m in analytics_inbox()] == [key]

@@ -1,0 +1,68 @@
+"""Ids, task signatures and names, Pusher limits, and what each entry point imports."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from shared import app
+from shared.core import ids, tasks
+from shared.core.errors import Unauthorized
+from shared.realtime import pusher
+from tests.stack import ROOT
+
+app.load()
+
+
+def test_object_ids_are_24_hex_unique_and_time_ordered():
+    many = [ids.new_id() for _ in range(2000)]
+    assert all(ids.is_object_id(i) for i in many) and len(set(many)) == len(many)
+    assert [m[:8] for m in many] == sorted(m[:8] for m in many)  # seconds first: ids sort by creation time
+    assert not ids.is_object_id("681088cb95684fc0c649654") and not ids.is_object_id("681088CB95684FC0C6496546")
+
+
+def test_task_signatures_bind_the_task_name_and_body():
+    body = b'{"goal_id": "681088cb95684fc0c6496546"}'
+    tasks.verify("deactivate_goal", body, tasks.sign("deactivate_goal", body))
+    for name, payload, signature in [
+        ("check_funding_goal_refundable", body, tasks.sign("deactivate_goal", body)),
+        ("deactivate_goal", body + b" ", tasks.sign("deactivate_goal", body)),
+        ("deactivate_goal", body, None),
+    ]:
+        with pytest.raises(Unauthorized):
+            tasks.verify(name, payload, signature)
+
+
+def test_task_names_are_deterministic_per_goal_and_due_second():
+    args = {"goal_id": "681088cb95684fc0c6496546"}
+    assert tasks.task_id("deactivate_goal", args, 1745914628.2) == "deactivate_goal-681088cb95684fc0c6496546-1745914628"
+    assert tasks.task_id("deactivate_goal", args, 1745914628.9) == tasks.task_id("deactivate_goal", args, 1745914628.2)
+    assert tasks.task_id("deactivate_goal", args, 1745914629) != tasks.task_id("deactivate_goal", args, 1745914628)
+
+
+def test_pusher_events_over_10_kb_are_refused_before_sending():
+    assert len(pusher.encode({"x": "a" * 9000})) < 10 * 1024
+    with pytest.raises(pusher.PusherError):
+        pusher.encode({"x": "a" * (10 * 1024)})
+
+
+def test_seed_channel_names():
+    assert pusher.stream_channels("u1") == ["private-stream@u1", "presence-stream@u1", "private-user@u1"]
+
+
+@pytest.mark.parametrize("module, allowed", [
+    ("api", set()),
+    ("tasks", set()),
+    ("receivers", set()),
+])
+def test_entry_points_import_no_google_client_until_used(module, allowed):
+    code = (
+        "import sys, json; sys.path.insert(0, 'functions');"
+        f"import {module};"
+        "print(json.dumps(sorted({m.split('.')[2] for m in sys.modules if m.startswith('google.cloud.')})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out.splitlines()[-1])) & {"firestore", "firestore_v1", "pubsub_v1", "pubsub", "tasks_v2", "tasks", "storage"}
+    assert loaded == allowed
