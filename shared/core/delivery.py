@@ -7,7 +7,7 @@ import logging
 from pydantic import ValidationError
 
 from shared.core import signals, steps, tasks
-from shared.core.errors import AlreadyApplied, AppError, NotFound, ValidationFailed, pydantic_details
+from shared.core.errors import AlreadyApplied, AppError, NotFound, Retry, ValidationFailed, pydantic_details
 from shared.core.registry import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ def receive(function: str, message: dict) -> str:
     try:
         steps.run(f"{receiver.name}@{event_id}", lambda txn, fx: receiver.handler(txn, fx, event))
         return "applied"
-    except AlreadyApplied:
+    except AlreadyApplied as repeat:
+        if not repeat.flushed:  # the first run is still sending (or died sending) its effects
+            raise Retry("effects of the first delivery are not out yet") from None
         return "repeat"
 
 
@@ -43,5 +45,10 @@ def run_task(name: str, body: bytes, signature: str | None) -> tuple[int, dict]:
             details = pydantic_details(exc, "body") if isinstance(exc, ValidationError) else str(exc)
             raise ValidationFailed("bad task arguments", details=details) from None
         return 200, {"task": name, "result": spec.handler(args)}
+    except AlreadyApplied as repeat:
+        if repeat.flushed:
+            return 200, {"task": name, "result": "repeat"}
+        pending = Retry("effects of the first run are not out yet")
+        return pending.status, pending.body()
     except AppError as exc:
         return exc.status, exc.body()

@@ -44,9 +44,23 @@ class Conflict(AppError):
 
 
 class AlreadyApplied(Conflict):
-    """The step this delivery asks for has already been applied: a repeat to acknowledge."""
+    """The step this delivery asks for has already been applied: a repeat to acknowledge.
+
+    `flushed` is False while another run is still applying the step's effects: a delivery that
+    can be retried (Pub/Sub, Cloud Tasks) should be, so that a run that died is made good.
+    """
 
     code = "already_applied"
+
+    def __init__(self, message: str, *, flushed: bool = True, **kwargs):
+        super().__init__(message, **kwargs)
+        self.flushed = flushed
+
+
+class Retry(AppError):
+    """Try this delivery again later."""
+
+    status, code = 503, "retry"
 
 
 def field_error(loc: list, msg: str, type_: str = "value_error") -> ValidationFailed:

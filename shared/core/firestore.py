@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import random
+import time
 from typing import Any, Callable, TypeVar
 
 from shared.core.config import settings
@@ -16,15 +18,27 @@ def db():
     return firestore.Client(project=settings().project)
 
 
-def run_transaction(body: Callable[[Any], T], max_attempts: int = 10) -> T:
-    """Run `body(txn)` in a transaction; it is re-run on contention, so it must have no side effects."""
+def run_transaction(body: Callable[[Any], T], rounds: int = 8) -> T:
+    """Run `body(txn)` in a transaction; it is re-run on contention, so it must have no side effects.
+
+    Firestore locks documents a transaction reads: contenders that all read then write one document
+    abort each other (the emulator times the locks out). The client retries a failed commit at
+    once; this also retries an aborted read, and backs off with jitter between rounds so that
+    contenders fall into line instead of colliding again.
+    """
+    from google.api_core.exceptions import Aborted
     from google.cloud import firestore
 
-    @firestore.transactional
-    def attempt(txn):
-        return body(txn)
-
-    return attempt(db().transaction(max_attempts=max_attempts))
+    transactional = firestore.transactional(body)
+    for round_ in range(rounds):
+        try:
+            return transactional(db().transaction(max_attempts=3))
+        except (Aborted, ValueError) as exc:
+            aborted = isinstance(exc, Aborted) or isinstance(exc.__cause__, Aborted)
+            if not aborted or round_ == rounds - 1:
+                raise
+        time.sleep(random.uniform(0, 0.05 * 2 ** round_))
+    raise AssertionError("unreachable")
 
 
 def increment(n: int):

@@ -7,7 +7,9 @@ performing them: transaction functions are re-run on contention. The step's mark
 After commit the effects are applied and the marker is stamped `flushed_at`.
 
 A repeat delivery of the same key finds the marker, changes nothing, re-applies effects only
-if an earlier run died between commit and flush, and raises `AlreadyApplied`.
+if an earlier run died between commit and flush, and raises `AlreadyApplied`. Applying effects
+takes a lease on the marker, so concurrent repeats do not send them twice; a run that fails
+while applying gives the lease back, one that dies loses it after LEASE_SECONDS.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from shared.core.firestore import db, increment, run_transaction
 
 log = logging.getLogger(__name__)
 STEPS = "steps"
+LEASE_SECONDS = 60
 
 
 def _doc_id(key: str) -> str:
@@ -62,31 +65,52 @@ def run(key: str, body: Callable[[Any, Effects], Any]) -> Any:
 
     def attempt(txn):
         if ref.get(transaction=txn).exists:
-            return AlreadyApplied(f"step {key} was already applied")
+            return None
         fx = Effects()
         result = body(txn, fx)
-        txn.create(ref, {"key": key, "applied_at": clock.now(), "effects": fx.items, "flushed_at": None, "repeats": 0})
-        return result
+        now = clock.now()
+        txn.create(ref, {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None,
+                         "lease_until": now + LEASE_SECONDS, "repeats": 0})
+        return (result,)
 
-    result = run_transaction(attempt)
-    if isinstance(result, AlreadyApplied):
+    # a repeat is the common case under at-least-once delivery: see it without taking locks
+    applied = None if ref.get().exists else run_transaction(attempt)
+    if applied is None:
         ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
-        flush(key)
-        raise result
-    flush(key)
-    return result
+        raise AlreadyApplied(f"step {key} was already applied", flushed=flush(key))
+    _apply_all(ref)  # this run holds the lease it committed with
+    return applied[0]
 
 
-def flush(key: str) -> None:
-    """Apply the step's recorded effects unless that already happened."""
+def flush(key: str) -> bool:
+    """Apply the step's effects unless that already happened; False while another run holds the lease."""
     ref = marker(key)
+
+    def claim(txn):
+        snap = ref.get(transaction=txn)
+        state = snap.to_dict() if snap.exists else {}
+        if not snap.exists or state.get("flushed_at") is not None:
+            return "done"
+        if (state.get("lease_until") or 0) > clock.now():
+            return "busy"
+        txn.update(ref, {"lease_until": clock.now() + LEASE_SECONDS})
+        return "claimed"
+
+    outcome = run_transaction(claim)
+    if outcome == "claimed":
+        _apply_all(ref)
+    return outcome != "busy"
+
+
+def _apply_all(ref) -> None:
     snap = ref.get()
-    if not snap.exists or snap.get("flushed_at") is not None:
-        return
-    event_base = snap.get("key")
-    for index, effect in enumerate(snap.get("effects")):
-        apply(effect, origin=f"{event_base}#{index}")
-    ref.update({"flushed_at": clock.now()})
+    try:
+        for index, effect in enumerate(snap.get("effects")):
+            apply(effect, origin=f"{snap.get('key')}#{index}")
+    except Exception:
+        ref.update({"lease_until": 0})  # let the next delivery try at once
+        raise
+    ref.update({"flushed_at": clock.now(), "lease_until": 0})
 
 
 def apply(effect: dict, origin: str) -> None:

@@ -5,7 +5,7 @@ import logging
 import time
 
 from shared.core import clock, tasks
-from shared.core.errors import AlreadyApplied, NotFound
+from shared.core.errors import NotFound
 from shared.core.registry import REGISTRY
 from shared.goals import service
 from shared.goals.models import DeactivateGoalArgs, GoalIdArgs
@@ -28,16 +28,10 @@ def deactivate_goal(args: DeactivateGoalArgs) -> str:
         return "rescheduled"
     if early > 0:
         time.sleep(early)  # a rescheduled task would share this second's name and be dropped
-    try:
-        service.deactivate(args.goal_id)
-        return "ended"
-    except AlreadyApplied:  # a repeat: nothing changes, unflushed effects were re-applied
-        return "already ended"
+    service.deactivate(args.goal_id)  # on a repeat: AlreadyApplied, answered by delivery.run_task
+    return "ended"
 
 
 @task("check_funding_goal_refundable", queue="goal-lifecycle", args=GoalIdArgs)
 def check_funding_goal_refundable(args: GoalIdArgs) -> str:
-    try:
-        return service.decide_funding_refund(args.goal_id).decision
-    except AlreadyApplied:
-        return "already decided"
+    return service.decide_funding_refund(args.goal_id).decision

@@ -33,14 +33,15 @@ def analytics_inbox(stack):
             subscriber.acknowledge(request={"subscription": name, "ack_ids": [m.ack_id for m in response.received_messages]})
         return [json.loads(m.message.data) for m in response.received_messages]
 
-    def pull(expect: int = 1) -> list[dict]:
-        """Everything published: at least `expect` messages, then whatever else arrives within 1.5 s."""
-        got: list[dict] = []
+    def pull(event_id: str) -> list[str]:
+        """The ids of the messages published for `event_id` (other tests' receivers publish here too):
+        wait for the first, then collect whatever else arrives within 1.5 s."""
+        got: list[str] = []
         for _ in range(10):
-            if len(got) >= expect:
+            got += [m["event_id"] for m in receive(5) if m["event_id"] == event_id]
+            if got:
                 break
-            got += receive(5)
-        return got + receive(1.5)
+        return got + [m["event_id"] for m in receive(1.5) if m["event_id"] == event_id]
 
     yield pull
     subscriber.delete_subscription(request={"subscription": name})
@@ -63,7 +64,7 @@ def test_a_step_applies_once_and_publishes_once(analytics_inbox):
     assert steps.run(key, body_writing(doc_id, key)) == "done"
     with pytest.raises(AlreadyApplied):
         steps.run(key, body_writing(doc_id, key))
-    assert [m["event_id"] for m in analytics_inbox()] == [key]
+    assert analytics_inbox(key) == [key]
     assert steps.marker(key).get().get("repeats") == 1
 
 
@@ -83,8 +84,26 @@ def test_effects_of_a_step_that_died_after_commit_are_applied_by_the_repeat(anal
     monkeypatch.setattr(steps, "apply", real_apply)
     with pytest.raises(AlreadyApplied):  # redelivery: nothing is applied twice...
         steps.run(key, body_writing(doc_id, key))
-    assert [m["event_id"] for m in analytics_inbox()] == [key]  # ...and nothing is lost
+    assert analytics_inbox(key) == [key]  # ...and nothing is lost
     assert steps.marker(key).get().get("flushed_at") is not None
+
+
+def test_a_run_that_died_holding_the_lease_is_made_good_once_it_expires(analytics_inbox, monkeypatch):
+    from shared.core import clock
+
+    key, doc_id = f"test:{ids.new_id()}", ids.new_id()
+    monkeypatch.setattr(steps, "_apply_all", lambda ref: None)  # the process dies right after commit
+    steps.run(key, body_writing(doc_id, key))
+    monkeypatch.undo()
+    with pytest.raises(AlreadyApplied) as early:
+        steps.run(key, body_writing(doc_id, key))
+    assert early.value.flushed is False  # the lease is still held: a retryable delivery retries
+    later = clock.now() + steps.LEASE_SECONDS + 1
+    monkeypatch.setattr(clock, "_now", lambda: later)
+    with pytest.raises(AlreadyApplied) as late:
+        steps.run(key, body_writing(doc_id, key))
+    assert late.value.flushed is True
+    assert analytics_inbox(key) == [key]
 
 
 def test_a_body_that_refuses_writes_nothing():
@@ -121,4 +140,4 @@ def test_concurrent_deliveries_apply_a_step_exactly_once(analytics_inbox):
         outcomes = sorted(pool.map(deliver, range(4)))
     assert outcomes == ["applied", "repeat", "repeat", "repeat"]
     assert counter.get().get("n") == 1
-    assert [m["event_id"] for m in analytics_inbox()] == [key]
+    assert analytics_inbox(key) == [key]
