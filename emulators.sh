@@ -11,7 +11,7 @@
 #   ./emulators.sh test     set up, then run the test suite (it starts its own stack on free ports)
 #
 # Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
-# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT STACK_DIR.
+# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT STACK_DIR; TICK_SECONDS (the local Cloud Scheduler).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +30,8 @@ PUSHER_METRICS_PORT=${PUSHER_METRICS_PORT:-9601}
 PUSHER_APP_ID=${PUSHER_APP_ID:-100001}
 PUSHER_KEY=${PUSHER_KEY:-local-key}
 PUSHER_SECRET=${PUSHER_SECRET:-local-secret}
-SERVICES=(firestore pubsub tasks storage pusher host)
+SERVICES=(firestore pubsub tasks storage pusher host ticker)
+TICK_SECONDS=${TICK_SECONDS:-30}  # the local Cloud Scheduler: maintenance.tick period
 TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
 
 say() { printf '%s\n' "$*" >&2; }
@@ -105,6 +106,7 @@ healthy() {
       (eval "$(stack_env)"; "$PY" -m shared.localstack.health pusher 2>/dev/null) ;;
     host)
       curl -fsS -m 2 "http://127.0.0.1:$API_PORT/healthz" 2>/dev/null | grep -q '"service": "livestream-backend"' ;;
+    ticker) alive ticker ;;
   esac
 }
 
@@ -126,7 +128,7 @@ wait_healthy() {
 port_of() {
   case $1 in
     firestore) echo "$FIRESTORE_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;; tasks) echo "$TASKS_PORT" ;;
-    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; host) echo "$API_PORT" ;;
+    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; host) echo "$API_PORT" ;; ticker) echo "-" ;;
   esac
 }
 
@@ -149,6 +151,7 @@ start_service() {
               SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \
               launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
     host) (eval "$(stack_env)"; cd "$ROOT"; launch host "$PY" -m shared.localstack.host --port "$API_PORT") ;;
+    ticker) (eval "$(stack_env)"; cd "$ROOT"; launch ticker "$PY" -m shared.localstack.ticker --every "$TICK_SECONDS") ;;
   esac
 }
 
@@ -172,13 +175,14 @@ start() {
     { cat "$STACK_DIR/provision.log" >&2; false; }
   start_service host
   wait_healthy host 60
+  start_service ticker
   trap - ERR
   say "stack healthy in $((SECONDS - t0)) s; API on http://127.0.0.1:$API_PORT (logs in $STACK_DIR)"
 }
 
 stop() {  # TERM every process group at once, then KILL what is left after 10 s
   local name f pids=() pid i
-  for name in host storage pusher tasks pubsub firestore; do
+  for name in ticker host storage pusher tasks pubsub firestore; do
     f=$(pidfile "$name")
     [ -f "$f" ] || continue
     pid=$(cat "$f")

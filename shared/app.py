@@ -14,6 +14,7 @@ FEATURES = (
     "shared.goals.receivers",
     "shared.goals.tasks",
     "shared.meta",
+    "shared.maintenance",
 )
 
 

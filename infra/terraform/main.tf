@@ -35,6 +35,7 @@ locals {
     PUSHER_HOST           = var.pusher_host
     PUSHER_PORT           = tostring(var.pusher_port)
     PUSHER_SSL            = var.pusher_ssl ? "true" : "false"
+    STEPS_SWEEP_AFTER     = "60"
   }
 
   runtime = "python311"
@@ -46,6 +47,7 @@ locals {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",

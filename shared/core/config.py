@@ -25,6 +25,7 @@ class Settings:
     pusher_host: str
     pusher_port: int
     pusher_ssl: bool
+    sweep_after: float  # seconds a step's effects may stay unsent before the sweep sends them
 
     @property
     def queue_parent(self) -> str:
@@ -47,4 +48,5 @@ def settings() -> Settings:
         pusher_host=_env("PUSHER_HOST", "127.0.0.1"),
         pusher_port=int(_env("PUSHER_PORT", "6001")),
         pusher_ssl=_env("PUSHER_SSL", "false").lower() == "true",
+        sweep_after=float(_env("STEPS_SWEEP_AFTER", "60")),
     )

@@ -23,6 +23,8 @@ def receive(function: str, message: dict) -> str:
     event = REGISTRY.signals[sender].payload.model_validate(payload)
     if not receiver.applies(event):
         return "not for this receiver"
+    if not receiver.step:  # idempotent by itself (and may do I/O a transaction must not)
+        return receiver.handler(event)
     try:
         steps.run(f"{receiver.name}@{event_id}", lambda txn, fx: receiver.handler(txn, fx, event))
         return "applied"

@@ -38,6 +38,7 @@ class Receiver:
     signal: str
     handler: Callable
     applies: Callable[[Any], bool]
+    step: bool = True  # run as an idempotent step `handler(txn, fx, event)`; else `handler(event)`
 
     @property
     def function(self) -> str:  # deployed name and subscription id
@@ -97,11 +98,11 @@ class Registry:
         self.signals[sender] = sig
         return sig
 
-    def receiver(self, signal: str, *, applies: Callable[[Any], bool] = lambda event: True):
+    def receiver(self, signal: str, *, applies: Callable[[Any], bool] = lambda event: True, step: bool = True):
         def register(fn):
             if signal not in self.signals:
                 raise ValueError(f"receiver {fn.__name__} listens to undeclared signal {signal}")
-            rcv = Receiver(fn.__name__, signal, fn, applies)
+            rcv = Receiver(fn.__name__, signal, fn, applies, step)
             if rcv.function in self.receivers:
                 raise ValueError(f"receiver {rcv.function} declared twice")
             self.receivers[rcv.function] = rcv

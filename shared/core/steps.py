@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from shared.core import clock
 from shared.core.errors import AlreadyApplied
-from shared.core.firestore import db, increment, run_transaction
+from shared.core.firestore import db, increment, run_transaction, where
 
 log = logging.getLogger(__name__)
 STEPS = "steps"
@@ -59,8 +59,13 @@ def marker(key: str):
     return db().collection(STEPS).document(_doc_id(key))
 
 
-def run(key: str, body: Callable[[Any, Effects], Any]) -> Any:
-    """Apply the step `key` once. Returns what `body` returned; raises AlreadyApplied on a repeat."""
+def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = True) -> Any:
+    """Apply the step `key` once. Returns what `body` returned; raises AlreadyApplied on a repeat.
+
+    `redelivered`: the caller's delivery is retried on failure (Pub/Sub, Cloud Tasks), so an error
+    while applying effects is raised for the retry to make good. An HTTP request is not: its state
+    change has committed, so the caller gets its answer and `sweep` applies the effects later.
+    """
     ref = marker(key)
 
     def attempt(txn):
@@ -78,7 +83,12 @@ def run(key: str, body: Callable[[Any, Effects], Any]) -> Any:
     if applied is None:
         ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
         raise AlreadyApplied(f"step {key} was already applied", flushed=flush(key))
-    _apply_all(ref)  # this run holds the lease it committed with
+    try:
+        _apply_all(ref)  # this run holds the lease it committed with
+    except Exception:
+        if redelivered:
+            raise
+        log.exception("effects of step %s deferred to the sweep", key)
     return applied[0]
 
 
@@ -100,6 +110,14 @@ def flush(key: str) -> bool:
     if outcome == "claimed":
         _apply_all(ref)
     return outcome != "busy"
+
+
+def sweep(older_than: float = 60, limit: int = 200) -> dict[str, int]:
+    """Apply the effects of steps whose run died or failed after commit (Cloud Scheduler's tick)."""
+    cutoff = clock.now() - older_than
+    stale = [s.get("key") for s in where(STEPS, flushed_at=None).limit(limit).stream() if s.get("applied_at") < cutoff]
+    flushed = sum(1 for key in stale if flush(key))
+    return {"stale": len(stale), "flushed": flushed}
 
 
 def _apply_all(ref) -> None:

@@ -27,6 +27,6 @@ def end_goal(call: Call) -> Goal:
     goal_id = call.params["goal_id"]
     service.load_owned(goal_id, call.principal.user_id)
     try:
-        return service.deactivate(goal_id, triggerer=call.principal.client_id)
+        return service.deactivate(goal_id, triggerer=call.principal.client_id, redelivered=False)
     except AlreadyApplied:
         raise Conflict(f"goal {goal_id} has already ended", code="goal_ended") from None

@@ -75,10 +75,10 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate) -> Go
         fx.publish("goal.created", created_event(goal))
         return goal
 
-    return steps.run(f"create_goal:{goal.id}", body)
+    return steps.run(f"create_goal:{goal.id}", body, redelivered=False)
 
 
-def deactivate(goal_id: str, triggerer: str | None = None) -> Goal:
+def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool = True) -> Goal:
     """Seed `deactivate_goal`: active -> false, exp -> min(exp, now), then `goal.ended`, exactly once."""
 
     def body(txn, fx: steps.Effects) -> Goal:
@@ -94,7 +94,7 @@ def deactivate(goal_id: str, triggerer: str | None = None) -> Goal:
         fx.publish("goal.ended", ended_event(goal))
         return goal
 
-    return steps.run(f"deactivate_goal:{goal_id}", body)
+    return steps.run(f"deactivate_goal:{goal_id}", body, redelivered=redelivered)
 
 
 def decide_funding_refund(goal_id: str) -> RefundDecision:

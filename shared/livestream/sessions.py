@@ -69,6 +69,6 @@ def end(user_id: str, session_id: str) -> tuple[Session, list[str]]:
         return session, goals
 
     try:
-        return steps.run(f"end_session:{session_id}", body)
+        return steps.run(f"end_session:{session_id}", body, redelivered=False)
     except AlreadyApplied:
         raise Conflict(f"session {session_id} has already ended", code="session_ended") from None

@@ -160,3 +160,27 @@ def test_goal_events_reach_all_three_channels(api, streamer, pusher_socket):
     api.call("DELETE", f"/goals/{goal['id']}", streamer)
     for channel in channels:
         sock.wait_for("goal.ended", channel=channel, where=for_goal(goal["id"]))
+
+
+def test_a_goal_whose_signal_could_not_be_published_is_swept_out(api, streamer, pusher_socket, monkeypatch):
+    """The request commits the goal but its goal.created never leaves (Pub/Sub down, process
+    killed): the maintenance tick's sweep publishes it, and the flow carries on."""
+    from shared.goals.models import ShowFundingGoalCreate
+    from tests.support import funding_body
+
+    session = start_session(api, streamer)
+    sock = pusher_socket(f"private-stream@{streamer.id}")
+
+    def publish_fails(effect, origin):
+        raise ConnectionError("pubsub unreachable")
+
+    monkeypatch.setattr(steps, "apply", publish_fails)
+    request = ShowFundingGoalCreate.model_validate(funding_body(session["id"], int(time.time()) + 600))
+    goal = service.create_show_funding_goal(streamer.id, request)  # the caller still gets its goal
+    monkeypatch.undo()
+    assert marker(f"create_goal:{goal.id}")["flushed_at"] is None
+
+    sock.wait_for("goal.added", where=for_goal(goal.id), timeout=30)
+    assert marker(f"create_goal:{goal.id}")["flushed_at"] is not None
+    pairs = api.call("GET", f"/sessions/{session['id']}", streamer).json()["show_goal_pairs"]
+    assert [p["funding_goal"] for p in pairs] == [goal.id]

@@ -1,0 +1,22 @@
+"""The local stand-in for Cloud Scheduler: publishes `maintenance.tick` to the Pub/Sub emulator."""
+from __future__ import annotations
+
+import argparse
+import time
+
+from shared import app
+from shared.core import signals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--every", type=float, default=60.0, help="seconds between ticks")
+    args = parser.parse_args()
+    app.load()
+    while True:
+        signals.publish("maintenance.tick", {})
+        time.sleep(args.every)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Housekeeping driven by a clock: Cloud Scheduler publishes `maintenance.tick` every minute
+(locally the stack's ticker does), and receivers of the tick make good what a crash left."""
+from __future__ import annotations
+
+import logging
+
+from pydantic import BaseModel
+
+from shared.core import steps
+from shared.core.config import settings
+from shared.core.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+
+class Tick(BaseModel):
+    """Cloud Scheduler sends a fixed body: a tick carries no data of its own."""
+
+
+REGISTRY.signal("maintenance.tick", Tick, key=lambda tick: "tick")
+
+
+@REGISTRY.receiver("maintenance.tick", step=False)
+def flush_pending_steps(tick: Tick) -> str:
+    """Apply the effects of steps committed a while ago whose effects never went out
+    (an HTTP request whose publish failed, a process that died): flushing is lease-guarded."""
+    outcome = steps.sweep(older_than=settings().sweep_after)
+    if outcome["stale"]:
+        log.warning("swept pending steps: %s", outcome)
+    return f"{outcome}"
