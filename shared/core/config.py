@@ -25,15 +25,22 @@ class Settings:
     pusher_host: str
     pusher_port: int
     pusher_ssl: bool
-    sweep_after: float  # seconds a step's effects may stay unsent before the sweep sends them
+    sweep_after: float  # seconds the normal path gets before the maintenance tick makes good
 
     @property
     def queue_parent(self) -> str:
         return f"projects/{self.project}/locations/{self.region}"
 
 
+SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")
+
+
 @functools.cache
 def settings() -> Settings:
+    # On Cloud Run (K_SERVICE is set) the local defaults would let anyone mint tokens or sign tasks.
+    missing = [name for name in SECRETS if os.environ.get("K_SERVICE") and not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"set {', '.join(missing)}: the local defaults are public")
     return Settings(
         project=_env("GOOGLE_CLOUD_PROJECT", "demo-local"),
         region=_env("FUNCTION_REGION", "us-central1"),

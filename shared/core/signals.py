@@ -30,7 +30,7 @@ def publish(sender: str, payload: dict) -> str:
     future = _publisher().publish(
         topic_path(signal.topic), data, sender=sender, event_id=signal.event_id(model)
     )
-    return future.result(timeout=60)
+    return future.result(timeout=30)
 
 
 def decode(message: dict) -> tuple[str, str, dict]:

@@ -9,7 +9,8 @@ After commit the effects are applied and the marker is stamped `flushed_at`.
 A repeat delivery of the same key finds the marker, changes nothing, re-applies effects only
 if an earlier run died between commit and flush, and raises `AlreadyApplied`. Applying effects
 takes a lease on the marker, so concurrent repeats do not send them twice; a run that fails
-while applying gives the lease back, one that dies loses it after LEASE_SECONDS.
+while applying gives the lease back, one that dies loses it after LEASE_SECONDS. Progress is
+recorded per effect, so a retry does not resend the effects that already went out.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from shared.core.firestore import db, increment, run_transaction, where
 
 log = logging.getLogger(__name__)
 STEPS = "steps"
-LEASE_SECONDS = 60
+LEASE_SECONDS = 300  # well above what applying a step's few effects may take (publish waits <= 30 s)
+MAX_FAILURES = 20
 
 
 def _doc_id(key: str) -> str:
@@ -113,22 +115,37 @@ def flush(key: str) -> bool:
 
 
 def sweep(older_than: float = 60, limit: int = 200) -> dict[str, int]:
-    """Apply the effects of steps whose run died or failed after commit (Cloud Scheduler's tick)."""
+    """Apply the effects of steps whose run died or failed after commit (Cloud Scheduler's tick).
+
+    One marker that keeps failing does not hold up the others; after MAX_FAILURES it is left for
+    an operator (logged with its last error) instead of being retried every tick.
+    """
     cutoff = clock.now() - older_than
-    stale = [s.get("key") for s in where(STEPS, flushed_at=None).limit(limit).stream() if s.get("applied_at") < cutoff]
-    flushed = sum(1 for key in stale if flush(key))
+    stale = [s.to_dict() for s in where(STEPS, flushed_at=None).limit(limit).stream()]
+    stale = [m for m in stale if m["applied_at"] < cutoff and m.get("failures", 0) < MAX_FAILURES]
+    flushed = 0
+    for state in stale:
+        try:
+            flushed += flush(state["key"])
+        except Exception:
+            log.exception("sweep could not apply the effects of %s", state["key"])
     return {"stale": len(stale), "flushed": flushed}
 
 
 def _apply_all(ref) -> None:
+    """Apply the effects not yet applied, recording progress after each, so a retry resumes."""
     snap = ref.get()
+    done = snap.to_dict().get("effects_done", 0)
+    effects = snap.get("effects")
     try:
-        for index, effect in enumerate(snap.get("effects")):
-            apply(effect, origin=f"{snap.get('key')}#{index}")
-    except Exception:
-        ref.update({"lease_until": 0})  # let the next delivery try at once
+        for index in range(done, len(effects)):
+            apply(effects[index], origin=f"{snap.get('key')}#{index}")
+            if index + 1 < len(effects):
+                ref.update({"effects_done": index + 1})
+    except Exception as exc:
+        ref.update({"lease_until": 0, "failures": increment(1), "last_error": repr(exc)[:500]})
         raise
-    ref.update({"flushed_at": clock.now(), "lease_until": 0})
+    ref.update({"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects)})
 
 
 def apply(effect: dict, origin: str) -> None:

@@ -21,7 +21,7 @@ def get_goal(call: Call) -> Goal:
     return service.load(call.params["goal_id"])
 
 
-@route("DELETE", "/goals/{goal_id}", surface="goals", response=Goal,
+@route("DELETE", "/goals/{goal_id}", surface="goals", scope="role:creator", response=Goal,
        summary="End an active goal early (the streamer starts the funded show now)")
 def end_goal(call: Call) -> Goal:
     goal_id = call.params["goal_id"]

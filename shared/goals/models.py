@@ -15,13 +15,13 @@ class Level(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=100)
-    target: PositiveInt
+    target: PositiveInt = Field(le=1_000_000_000)
 
 
 class ShowFundingContext(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    perform_duration: PositiveInt = Field(description="seconds the streamer must perform for the show to count")
+    perform_duration: PositiveInt = Field(le=86400, description="seconds the streamer must perform for the show to count")
     session_id: str = ObjectId
     hesitation_countdown: int = Field(ge=0, le=86400, description="seconds after the pre-sale ends before refunds run")
     ticket_product_id: str = Field(min_length=1, max_length=200)
@@ -110,17 +110,14 @@ class GoalEnded(GoalFields):
     triggerer: str | None
     metadata: dict
 
-    @property
-    def target_met(self) -> bool:
-        return bool(self.levels) and self.progress >= self.levels[0].target
-
 
 class DeactivateGoalArgs(TaskArgs):
     goal_id: str = ObjectId
     reason: Literal["expired", "session_ended"] = "expired"
+    round: int = Field(default=0, ge=0, description="bumped when a task that came early reschedules itself")
 
     def task_key(self) -> str:
-        return self.goal_id
+        return f"{self.goal_id}-{self.round}"
 
 
 class GoalIdArgs(TaskArgs):

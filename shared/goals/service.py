@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from shared.core import clock, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound, field_error
-from shared.core.firestore import db, where
+from shared.core.firestore import db, increment, where
 from shared.goals.models import (
     SHOW_FUNDING, Goal, GoalCreated, GoalEnded, RefundDecision, ShowFundingGoalCreate,
 )
 from shared.livestream import sessions
 
 GOALS = "goals"
+MAX_PRE_SALE = 366 * 24 * 3600
+REFUND_GRACE = 5  # seconds after the hesitation countdown before the refund check runs (seed 000)
 
 
 def goal_ref(goal_id: str):
@@ -53,6 +55,8 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate) -> Go
     """Seed 000 `create_show_funding_goal` + `create_goal`, in one step so the caller gets the goal."""
     if request.exp <= clock.now():
         raise field_error(["body", "exp"], "exp must be in the future")
+    if request.exp > clock.now() + MAX_PRE_SALE:
+        raise field_error(["body", "exp"], "exp must be within a year")
     session_id = request.context.session_id
     sessions.load_owned(session_id, user_id)
     goal = Goal(
@@ -72,6 +76,8 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate) -> Go
             raise Conflict("the session already has an active show-funding goal",
                            code="funding_goal_active", details={"goal_id": other.id})
         txn.create(goal_ref(goal.id), document(goal))
+        # a write to the session makes concurrent creates conflict, so the check above holds
+        txn.update(sessions.session_ref(session_id), {"goals_created": increment(1)})
         fx.publish("goal.created", created_event(goal))
         return goal
 
@@ -97,6 +103,27 @@ def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool 
     return steps.run(f"deactivate_goal:{goal_id}", body, redelivered=redelivered)
 
 
+def record_refund_decision(txn, goal: Goal, decision: str, reason: str) -> RefundDecision:
+    recorded = RefundDecision(decision=decision, reason=reason, escrow_id=f"show_funding:{goal.id}",
+                              decided_at=clock.now())
+    txn.update(goal_ref(goal.id), {"refund": recorded.model_dump(mode="json")})
+    return recorded
+
+
+def active_goals(limit: int = 500) -> list[Goal]:
+    return [Goal.model_validate({**s.to_dict(), "id": s.id}) for s in where(GOALS, active=True).limit(limit).stream()]
+
+
+def awaiting_refund_decision(limit: int = 500) -> list[Goal]:
+    query = where(GOALS, _cls=SHOW_FUNDING, active=False, refund=None).limit(limit)
+    return [Goal.model_validate({**s.to_dict(), "id": s.id}) for s in query.stream()]
+
+
+def refund_check_due(goal: Goal) -> float:
+    """Seed 000: the refund check runs at exp + hesitation_countdown + 5 s."""
+    return goal.exp + goal.context.get("hesitation_countdown", 0) + REFUND_GRACE
+
+
 def decide_funding_refund(goal_id: str) -> RefundDecision:
     """Seed `check_funding_goal_refundable`: refund unless a show goal was bound to the pre-sale."""
 
@@ -108,13 +135,12 @@ def decide_funding_refund(goal_id: str) -> RefundDecision:
             raise Conflict(f"goal {goal_id} is still active", code="goal_active")
         pair = sessions.load(goal.conditions["session_id"], txn).pair_for(goal_id)
         show_goal = goal.context.get("show_goal_id") or (pair.show_goal if pair else None)
-        decision = RefundDecision(
-            decision="keep" if show_goal else "refund",
-            reason=f"show goal {show_goal} is bound" if show_goal else "no show goal was bound to the pre-sale",
-            escrow_id=f"show_funding:{goal_id}",
-            decided_at=clock.now(),
-        )
-        txn.update(goal_ref(goal_id), {"refund": decision.model_dump(mode="json")})
+        if goal.target_met:  # reached only through the tick: the normal path never schedules it then
+            decision = record_refund_decision(txn, goal, "keep", "the pre-sale reached its target")
+        elif show_goal:
+            decision = record_refund_decision(txn, goal, "keep", f"show goal {show_goal} is bound")
+        else:
+            decision = record_refund_decision(txn, goal, "refund", "no show goal was bound to the pre-sale")
         # Seam for the ledger: a "refund" decision is where the escrow_refund step of escrow_id
         # is recorded as an effect of this same step, so the decision and the refund commit together.
         return decision

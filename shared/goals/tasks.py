@@ -24,7 +24,8 @@ def deactivate_goal(args: DeactivateGoalArgs) -> str:
     early = (goal.exp - clock.now()) if goal.active and args.reason == "expired" and goal.exp else 0
     if early > EARLY_TOLERANCE:
         # arrived early (schedules are capped at 29 days ahead): come back at exp
-        tasks.schedule("deactivate_goal", args.model_dump(), at=goal.exp)
+        again = args.model_copy(update={"round": args.round + 1})  # a new name: the old one is taken
+        tasks.schedule("deactivate_goal", again.model_dump(), at=goal.exp)
         return "rescheduled"
     if early > 0:
         time.sleep(early)  # a rescheduled task would share this second's name and be dropped

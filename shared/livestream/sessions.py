@@ -30,7 +30,7 @@ def load_owned(session_id: str, user_id: str, txn=None) -> Session:
 
 
 def save(txn, session: Session) -> None:
-    txn.set(session_ref(session.id), session.model_dump(mode="json", exclude={"id"}))
+    txn.set(session_ref(session.id), session.model_dump(mode="json", exclude={"id"}), merge=True)
 
 
 def start(user_id: str, title: str | None) -> Session:

@@ -15,7 +15,7 @@ from shared.core.config import settings
 
 log = logging.getLogger(__name__)
 DEAD_LETTERS = "dead-letters"
-MAX_DELIVERY_ATTEMPTS = 5
+MAX_DELIVERY_ATTEMPTS = 10  # as in infra/terraform (var.max_delivery_attempts)
 
 
 def subscription_path(name: str) -> str:

@@ -14,7 +14,11 @@ def main() -> None:
     args = parser.parse_args()
     app.load()
     while True:
-        signals.publish("maintenance.tick", {})
+        try:
+            signals.publish("maintenance.tick", {})
+            print("tick published", flush=True)
+        except Exception as exc:  # keep ticking through an emulator hiccup, as Cloud Scheduler would
+            print(f"tick failed: {exc!r}", flush=True)
         time.sleep(args.every)
 
 

@@ -35,9 +35,11 @@ def test_task_signatures_bind_the_task_name_and_body():
             tasks.verify(name, payload, signature)
 
 
-def test_task_names_are_deterministic_per_goal_and_due_second():
+def test_task_names_are_deterministic_per_goal_round_and_due_second():
     args = {"goal_id": "681088cb95684fc0c6496546"}
-    assert tasks.task_id("deactivate_goal", args, 1745914628.2) == "deactivate_goal-681088cb95684fc0c6496546-1745914628"
+    assert tasks.task_id("deactivate_goal", args, 1745914628.2) == "deactivate_goal-681088cb95684fc0c6496546-0-1745914628"
+    rescheduled = {**args, "round": 1}
+    assert tasks.task_id("deactivate_goal", rescheduled, 1745914628) != tasks.task_id("deactivate_goal", args, 1745914628)
     assert tasks.task_id("deactivate_goal", args, 1745914628.9) == tasks.task_id("deactivate_goal", args, 1745914628.2)
     assert tasks.task_id("deactivate_goal", args, 1745914629) != tasks.task_id("deactivate_goal", args, 1745914628)
 
@@ -46,6 +48,20 @@ def test_pusher_events_over_10_kb_are_refused_before_sending():
     assert len(pusher.encode({"x": "a" * 9000})) < 10 * 1024
     with pytest.raises(pusher.PusherError):
         pusher.encode({"x": "a" * (10 * 1024)})
+
+
+def test_the_local_default_secrets_are_refused_on_cloud_run(monkeypatch):
+    from shared.core import config
+
+    monkeypatch.setenv("K_SERVICE", "goals-api")
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    config.settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="JWT_SECRET"):
+            config.settings()
+    finally:
+        monkeypatch.undo()
+        config.settings.cache_clear()
 
 
 def test_seed_channel_names():
