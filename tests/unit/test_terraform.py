@@ -442,6 +442,17 @@ def test_bucket_notifications_target_registry_buckets_and_topics(config, tfvars)
     assert body.get("event_types") == ["OBJECT_FINALIZE"]
 
 
+def test_the_scheduler_ticks_a_received_signal_the_way_the_code_publishes(config, registry):
+    (job,) = _of_type(config, "google_cloud_scheduler_job").values()
+    target = _block(job, "pubsub_target")
+    attributes = target["attributes"]
+    signal = registry.signals[attributes["sender"]]
+    assert registry.receivers_of(signal.sender), f"nothing receives {signal.sender}"
+    assert _expr(target["topic_name"]) == f'google_pubsub_topic.topics["{signal.topic}"].id'
+    assert attributes["event_id"].startswith(f"{signal.sender}:")
+    signal.payload.model_validate({})  # the fixed body "{}" validates
+
+
 def test_backend_is_an_empty_gcs_block(config):
     terraform_blocks = config.get("terraform", [])
     assert len(terraform_blocks) == 1
