@@ -9,6 +9,7 @@ from typing import Any, Callable, TypeVar
 from shared.core.config import settings
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 @functools.cache
@@ -45,6 +46,21 @@ def increment(n: int):
     from google.cloud import firestore
 
     return firestore.Increment(n)
+
+
+def as_model(model: type[M], snap) -> M:
+    """A document as its pydantic model, the document id as `id`."""
+    return model.model_validate({**snap.to_dict(), "id": snap.id})
+
+
+def load(ref, model: type[M], name: str, txn=None) -> M:
+    """The document at `ref` as `model`, or a 404 naming it (e.g. name="goal": code goal_not_found)."""
+    snap = ref.get(transaction=txn)
+    if not snap.exists:
+        from shared.core.errors import NotFound
+
+        raise NotFound(f"{name} {ref.id} not found", code=f"{name}_not_found")
+    return as_model(model, snap)
 
 
 def where(collection: str, **equals):

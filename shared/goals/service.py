@@ -1,7 +1,7 @@
 """Creating, reading and ending goals; the refund decision of a pre-sale that did not lead to a show."""
 from __future__ import annotations
 
-from shared.core import clock, ids, steps
+from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound, field_error
 from shared.core.firestore import db, increment, where
 from shared.goals.models import (
@@ -19,10 +19,7 @@ def goal_ref(goal_id: str):
 
 
 def load(goal_id: str, txn=None) -> Goal:
-    snap = goal_ref(goal_id).get(transaction=txn)
-    if not snap.exists:
-        raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
-    return Goal.model_validate({**snap.to_dict(), "id": snap.id})
+    return firestore.load(goal_ref(goal_id), Goal, "goal", txn)
 
 
 def load_owned(goal_id: str, user_id: str) -> Goal:
@@ -111,12 +108,12 @@ def record_refund_decision(txn, goal: Goal, decision: str, reason: str) -> Refun
 
 
 def active_goals(limit: int = 500) -> list[Goal]:
-    return [Goal.model_validate({**s.to_dict(), "id": s.id}) for s in where(GOALS, active=True).limit(limit).stream()]
+    return [firestore.as_model(Goal, s) for s in where(GOALS, active=True).limit(limit).stream()]
 
 
 def awaiting_refund_decision(limit: int = 500) -> list[Goal]:
     query = where(GOALS, _cls=SHOW_FUNDING, active=False, refund=None).limit(limit)
-    return [Goal.model_validate({**s.to_dict(), "id": s.id}) for s in query.stream()]
+    return [firestore.as_model(Goal, s) for s in query.stream()]
 
 
 def refund_check_due(goal: Goal) -> float:

@@ -1,7 +1,7 @@
 """Starting, reading and ending sessions. One active session per streamer, kept by `streamers/{id}`."""
 from __future__ import annotations
 
-from shared.core import clock, ids, steps
+from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound
 from shared.core.firestore import db, run_transaction, where
 from shared.livestream.models import Session, Statuses
@@ -15,10 +15,7 @@ def session_ref(session_id: str):
 
 
 def load(session_id: str, txn=None) -> Session:
-    snap = session_ref(session_id).get(transaction=txn)
-    if not snap.exists:
-        raise NotFound(f"session {session_id} not found", code="session_not_found")
-    return Session.model_validate({**snap.to_dict(), "id": snap.id})
+    return firestore.load(session_ref(session_id), Session, "session", txn)
 
 
 def load_owned(session_id: str, user_id: str, txn=None) -> Session:
