@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-import jwt
-
 from shared.core import clock, ids
 from shared.core.config import settings
 from shared.core.errors import Forbidden, Unauthorized
@@ -28,6 +26,8 @@ class Principal:
 
 
 def mint(user_id: str, scopes: list[str], client_id: str = "local-cli", ttl: int = 3600) -> str:
+    import jwt  # here, not at import: it loads cryptography (~50 ms) that receivers and tasks never use
+
     now = int(clock.now())
     claims = {"sub": user_id, "scope": " ".join(scopes), "client_id": client_id, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, settings().jwt_secret, algorithm=ALGORITHM)
@@ -36,6 +36,8 @@ def mint(user_id: str, scopes: list[str], client_id: str = "local-cli", ttl: int
 def authenticate(authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("missing bearer token")
+    import jwt
+
     token = authorization[len("Bearer "):].strip()
     try:
         claims = jwt.decode(

@@ -15,6 +15,7 @@ recorded per effect, so a retry does not resend the effects that already went ou
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 import logging
 import re
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from shared.core.firestore import db, increment, run_transaction, where
 
 log = logging.getLogger(__name__)
 STEPS = "steps"
+RETENTION_SECONDS = 35 * 24 * 3600  # markers outlive any redelivery: Cloud Tasks 30 d ahead, Pub/Sub 31 d
 LEASE_SECONDS = 300  # well above what applying a step's few effects may take (publish waits <= 30 s)
 MAX_FAILURES = 20
 
@@ -77,7 +79,9 @@ def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = Tr
         result = body(txn, fx)
         now = clock.now()
         txn.create(ref, {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None,
-                         "lease_until": now + LEASE_SECONDS, "repeats": 0})
+                         "lease_until": now + LEASE_SECONDS, "repeats": 0,
+                         # a Timestamp: the field Firestore's TTL policy (infra/terraform) deletes by
+                         "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)})
         return (result,)
 
     # a repeat is the common case under at-least-once delivery: see it without taking locks

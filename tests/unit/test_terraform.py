@@ -453,6 +453,15 @@ def test_the_scheduler_ticks_a_received_signal_the_way_the_code_publishes(config
     signal.payload.model_validate({})  # the fixed body "{}" validates
 
 
+def test_step_markers_expire_by_the_field_the_code_writes(config):
+    from shared.core import steps
+
+    (ttl,) = _of_type(config, "google_firestore_field").values()
+    assert (ttl["collection"], ttl["field"]) == (steps.STEPS, "expire_at")
+    _block(ttl, "ttl_config")
+    assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "steps.py").read_text()
+
+
 def test_backend_is_an_empty_gcs_block(config):
     terraform_blocks = config.get("terraform", [])
     assert len(terraform_blocks) == 1
