@@ -7,7 +7,14 @@ import logging
 from pydantic import ValidationError
 
 from shared.core import signals, steps, tasks
-from shared.core.errors import AlreadyApplied, AppError, NotFound, Retry, ValidationFailed, pydantic_details
+from shared.core.errors import (
+    AlreadyApplied,
+    AppError,
+    NotFound,
+    Retry,
+    ValidationFailed,
+    pydantic_details,
+)
 from shared.core.registry import REGISTRY
 
 log = logging.getLogger(__name__)

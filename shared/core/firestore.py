@@ -14,7 +14,9 @@ M = TypeVar("M")
 
 @functools.cache
 def db():
-    from google.cloud import firestore  # imported here: entry points that never touch it skip ~240 ms
+    from google.cloud import (
+        firestore,  # imported here: entry points that never touch it skip ~240 ms
+    )
 
     return firestore.Client(project=settings().project)
 

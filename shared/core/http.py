@@ -15,7 +15,13 @@ from pydantic import BaseModel, ValidationError
 
 from shared.core import ids
 from shared.core.auth import Principal, authenticate
-from shared.core.errors import AppError, MethodNotAllowed, NotFound, ValidationFailed, pydantic_details
+from shared.core.errors import (
+    AppError,
+    MethodNotAllowed,
+    NotFound,
+    ValidationFailed,
+    pydantic_details,
+)
 from shared.core.registry import REGISTRY, Route
 
 log = logging.getLogger(__name__)

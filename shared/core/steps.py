@@ -15,10 +15,10 @@ recorded per effect, so a retry does not resend the effects that already went ou
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from pydantic import BaseModel

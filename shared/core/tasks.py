@@ -31,7 +31,9 @@ def _client():
     if not host:
         return tasks_v2.CloudTasksClient()
     import grpc
-    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+    from google.cloud.tasks_v2.services.cloud_tasks.transports import (
+        CloudTasksGrpcTransport,
+    )
 
     return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host)))
 

@@ -6,9 +6,16 @@ from shared.analytics import AnalyticsEvent
 from shared.core import clock
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied
-from shared.goals import service
 from shared.core.registry import REGISTRY
-from shared.goals.models import SHOW_FUNDING, GoalAdded, GoalCreated, GoalEnded, GoalIdArgs, DeactivateGoalArgs
+from shared.goals import service
+from shared.goals.models import (
+    SHOW_FUNDING,
+    DeactivateGoalArgs,
+    GoalAdded,
+    GoalCreated,
+    GoalEnded,
+    GoalIdArgs,
+)
 from shared.livestream import sessions
 from shared.livestream.models import ShowGoalPair
 from shared.realtime.pusher import stream_channels

@@ -5,7 +5,12 @@ from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound, field_error
 from shared.core.firestore import db, increment, where
 from shared.goals.models import (
-    SHOW_FUNDING, Goal, GoalCreated, GoalEnded, RefundDecision, ShowFundingGoalCreate,
+    SHOW_FUNDING,
+    Goal,
+    GoalCreated,
+    GoalEnded,
+    RefundDecision,
+    ShowFundingGoalCreate,
 )
 from shared.livestream import sessions
 

@@ -1,7 +1,6 @@
 """Cloud Tasks handlers of the goals feature. Each re-checks state before acting."""
 from __future__ import annotations
 
-import logging
 import time
 
 from shared.core import clock, tasks
@@ -10,9 +9,8 @@ from shared.core.registry import REGISTRY
 from shared.goals import service
 from shared.goals.models import DeactivateGoalArgs, GoalIdArgs
 
-log = logging.getLogger(__name__)
 task = REGISTRY.task
-EARLY_TOLERANCE = 2  # seconds
+EARLY_TOLERANCE = 2  # seconds a task may arrive before exp and still end the goal on time
 
 
 @task("deactivate_goal", queue="goal-lifecycle", args=DeactivateGoalArgs)
@@ -28,7 +26,7 @@ def deactivate_goal(args: DeactivateGoalArgs) -> str:
         tasks.schedule("deactivate_goal", again.model_dump(), at=goal.exp)
         return "rescheduled"
     if early > 0:
-        time.sleep(early)  # a rescheduled task would share this second's name and be dropped
+        time.sleep(early)  # close enough: wait here rather than a round trip through the queue
     service.deactivate(args.goal_id)  # on a repeat: AlreadyApplied, answered by delivery.run_task
     return "ended"
 
