@@ -93,3 +93,12 @@ def test_one_active_pre_sale_per_session_and_none_on_an_ended_session(api, strea
     assert api.call("DELETE", f"/sessions/{session['id']}", streamer).status_code == 200
     assert error(api.call("POST", "/goals?type=show-funding", streamer, json=body), 409)["code"] == "session_not_active"
     assert len(goals_of(session["id"])) == 1
+
+
+def test_the_served_openapi_document_is_the_checked_in_one(api):
+    import json
+
+    from shared.core.generate import OPENAPI
+
+    served = api.call("GET", "/openapi.json")
+    assert served.status_code == 200 and served.json() == json.loads(OPENAPI.read_text())

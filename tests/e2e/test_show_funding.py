@@ -24,6 +24,28 @@ def marker(key: str) -> dict:
     return snap.to_dict() if snap.exists else {}
 
 
+def analytics_events(match, expect: int, timeout: float = 20) -> list[dict]:
+    """Events on the analytics topic's sink subscription (made by provisioning) that `match`."""
+    from google.api_core.exceptions import DeadlineExceeded
+    from google.cloud import pubsub_v1
+
+    from shared.core.config import settings
+
+    subscriber = pubsub_v1.SubscriberClient()
+    sink = f"projects/{settings().project}/subscriptions/analytics-events--sink"
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < expect and time.monotonic() < deadline:
+        try:
+            response = subscriber.pull(request={"subscription": sink, "max_messages": 100}, timeout=5)
+        except DeadlineExceeded:
+            continue
+        if response.received_messages:
+            subscriber.acknowledge(request={"subscription": sink, "ack_ids": [m.ack_id for m in response.received_messages]})
+        found += [e for e in (json.loads(m.message.data) for m in response.received_messages) if match(e)]
+    return found
+
+
 def test_pre_sale_that_expires_unfunded_is_refunded(api, streamer, pusher_socket):
     session = start_session(api, streamer)
     channel = f"private-stream@{streamer.id}"
@@ -52,6 +74,10 @@ def test_pre_sale_that_expires_unfunded_is_refunded(api, streamer, pusher_socket
     assert decided["decided_at"] >= stored["exp"] + 1 + 5 - 1
     check = marker(f"check_funding_goal_refundable:{goal['id']}")  # one marker: the check applied once
     assert check["flushed_at"] is not None and check["applied_at"] <= decided["decided_at"] + 1
+
+    # track_goals published both goal events to the analytics topic, once each
+    tracked = analytics_events(lambda e: e["subject_id"] == goal["id"], expect=2)
+    assert sorted(e["event"] for e in tracked) == ["goal.created", "goal.ended"]
 
 
 def test_streamer_ends_pre_sale_early(api, streamer, viewer, pusher_socket):
