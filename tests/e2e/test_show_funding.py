@@ -210,3 +210,11 @@ def test_a_goal_whose_signal_could_not_be_published_is_swept_out(api, streamer, 
     assert marker(f"create_goal:{goal.id}")["flushed_at"] is not None
     pairs = api.call("GET", f"/sessions/{session['id']}", streamer).json()["show_goal_pairs"]
     assert [p["funding_goal"] for p in pairs] == [goal.id]
+
+
+def test_concurrent_session_starts_make_one_session(api, streamer):
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(lambda _: api.call("POST", "/sessions", streamer, json={}), range(3)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409]
+    (started,) = [r.json() for r in responses if r.status_code == 201]
+    assert all(r.json()["error"]["details"] == {"session_id": started["id"]} for r in responses if r.status_code == 409)
