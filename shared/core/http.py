@@ -5,6 +5,7 @@ parse the query and body into the route's pydantic models. Every error is JSON.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ class Call:
     body: Any = None
 
 
+@functools.cache  # route templates are few and fixed: compile each once, not on every request
 def _pattern(path: str) -> re.Pattern:
     return re.compile("^" + re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", path) + "$")
 
@@ -97,11 +99,14 @@ def handle(method: str, path: str, headers, args: dict, raw_body: bytes, surface
         return 500, {"error": {"code": "internal", "message": "internal error", "details": None}}
 
 
-def serve(request, surface: str | None = None):
-    """Entry for a functions-framework HTTP function (a flask request)."""
+def json_response(status: int, body: dict):
     import flask
 
-    status, body = handle(
-        request.method, request.path, request.headers, request.args.to_dict(), request.get_data(), surface
-    )
     return flask.Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def serve(request, surface: str | None = None):
+    """Entry for a functions-framework HTTP function (a flask request)."""
+    return json_response(*handle(
+        request.method, request.path, request.headers, request.args.to_dict(), request.get_data(), surface
+    ))
