@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
+OBJECT_ID = r"[0-9a-f]{24}"  # the default format of a path parameter named *_id
 
 def kebab(name: str) -> str:
     return re.sub(r"[._]+", "-", name).lower()
@@ -77,6 +78,28 @@ class Route:
     status: int = 200
     summary: str = ""
     public: bool = False  # no bearer token needed
+    form: type[BaseModel] | None = None  # a form-encoded body (Pusher auth, payment gateways)
+    raw: bool = False  # the handler gets the body unparsed (bodies signed byte for byte)
+    # path parameter -> regex it must fullmatch; parameters named *_id default to OBJECT_ID
+    params: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        where = f"route {self.method} {self.path}"
+        if sum(map(bool, (self.body, self.form, self.raw))) > 1:
+            raise ValueError(f"{where}: declare at most one of body=, form=, raw=True")
+        unknown = set(self.params) - set(self.path_params)
+        if unknown:
+            raise ValueError(f"{where}: params= names {sorted(unknown)}, which are not in the path")
+        formats = {}
+        for name in self.path_params:
+            formats[name] = self.params.get(name) or (OBJECT_ID if name.endswith("_id") else None)
+            if formats[name] is None:
+                raise ValueError(f"{where}: {{{name}}} needs a format: params={{{name!r}: <regex>}}")
+            try:
+                re.compile(formats[name])
+            except re.error as exc:
+                raise ValueError(f"{where}: the format of {{{name}}} is not a valid regex: {exc}") from None
+        object.__setattr__(self, "params", formats)  # frozen: complete the defaults once, here
 
     @property
     def path_params(self) -> list[str]:
