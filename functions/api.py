@@ -3,8 +3,10 @@ import _bootstrap  # noqa: F401
 import functions_framework
 
 from shared import app
-from shared.core import http
+from shared.core import http, logs
 
+logs.setup()
+http.install_error_handlers()  # flask's own errors (a path its routing refuses) as JSON too
 app.load()
 
 

@@ -7,8 +7,9 @@ import _bootstrap  # noqa: F401
 import functions_framework
 
 from shared import app
-from shared.core import delivery
+from shared.core import delivery, logs
 
+logs.setup()
 REGISTRY = app.load()
 
 

@@ -1,10 +1,12 @@
-"""Bearer JWTs (HS256): `sub` user id, `scope` space-separated, `client_id` the calling app, `exp`.
+"""Bearer JWTs (HS256): `sub` user id, `scope` space-separated, `client_id` the calling app,
+`iss` and `aud` (JWT_ISSUER, JWT_AUDIENCE), `iat` and `exp` at most MAX_LIFETIME apart.
 
 Mint a local token:  .venv/bin/python -m shared.core.auth --scope role:creator
 """
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 
 from shared.core import clock, ids
@@ -12,6 +14,16 @@ from shared.core.config import settings
 from shared.core.errors import Forbidden, Unauthorized
 
 ALGORITHM = "HS256"
+MAX_LIFETIME = 24 * 3600  # seconds from iat to exp: a leaked token is not good for long
+LEEWAY = 5  # seconds of clock skew allowed
+
+
+def issuer() -> str:
+    return os.environ.get("JWT_ISSUER") or "livestream-backend"
+
+
+def audience() -> str:
+    return os.environ.get("JWT_AUDIENCE") or "livestream-api"
 
 
 @dataclass(frozen=True)
@@ -28,8 +40,11 @@ class Principal:
 def mint(user_id: str, scopes: list[str], client_id: str = "local-cli", ttl: int = 3600) -> str:
     import jwt  # here, not at import: it loads cryptography (~50 ms) that receivers and tasks never use
 
+    if not 0 < ttl <= MAX_LIFETIME:
+        raise ValueError(f"ttl must be 1-{MAX_LIFETIME} s")
     now = int(clock.now())
-    claims = {"sub": user_id, "scope": " ".join(scopes), "client_id": client_id, "iat": now, "exp": now + ttl}
+    claims = {"sub": user_id, "scope": " ".join(scopes), "client_id": client_id,
+              "iss": issuer(), "aud": audience(), "iat": now, "exp": now + ttl}
     return jwt.encode(claims, settings().jwt_secret, algorithm=ALGORITHM)
 
 
@@ -39,20 +54,24 @@ def authenticate(authorization: str | None) -> Principal:
     import jwt
 
     token = authorization[len("Bearer "):].strip()
+    secret = settings().jwt_secret
     try:
         claims = jwt.decode(
             token,
-            settings().jwt_secret,
+            secret,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "client_id"]},
-            leeway=5,
+            issuer=issuer(),
+            audience=audience(),
+            options={"require": ["sub", "exp", "iat", "iss", "aud", "client_id"]},
+            leeway=LEEWAY,
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid token: {exc}") from None
-    if not ids.is_object_id(claims["sub"]):
-        raise Unauthorized("invalid token: sub must be a 24-hex user id")
+    except Exception:  # whatever the library says stays here: it would help a forger, not a client
+        raise Unauthorized("invalid token") from None
+    numeric = all(type(claims[k]) in (int, float) for k in ("iat", "exp"))  # the library accepts "123"
+    if not numeric or claims["exp"] - claims["iat"] > MAX_LIFETIME or not ids.is_object_id(claims["sub"]):
+        raise Unauthorized("invalid token")
     return Principal(
         user_id=claims["sub"],
         scopes=frozenset(str(claims.get("scope", "")).split()),
@@ -65,7 +84,7 @@ def main() -> None:
     parser.add_argument("--sub", default=None, help="user id (24 hex); a new one when omitted")
     parser.add_argument("--scope", action="append", default=[], help="repeatable, e.g. role:creator")
     parser.add_argument("--client-id", default="local-cli")
-    parser.add_argument("--ttl", type=int, default=3600)
+    parser.add_argument("--ttl", type=int, default=3600, help=f"seconds, at most {MAX_LIFETIME}")
     args = parser.parse_args()
     print(mint(args.sub or ids.new_id(), args.scope, args.client_id, args.ttl))
 

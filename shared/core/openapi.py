@@ -5,6 +5,8 @@ from pydantic.json_schema import models_json_schema
 
 from shared.core.registry import Registry
 
+JSON, FORM = "application/json", "application/x-www-form-urlencoded"
+
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -13,19 +15,24 @@ ERROR = {
     }}},
 }
 STATUS_TEXT = {400: "Invalid request", 401: "Missing or invalid bearer token", 403: "Missing scope",
-               404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state"}
+               404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state",
+               413: "Body too large", 415: "Unsupported Content-Type"}
+
+
+def _anchored(pattern: str) -> str:
+    return f"^{pattern}$" if "|" not in pattern else f"^(?:{pattern})$"  # the server full-matches it
 
 
 def document(registry: Registry) -> dict:
-    models = {m for r in registry.routes for m in (r.body, r.response) if m}
+    models = {m for r in registry.routes for m in (r.body, r.form, r.response) if m}
     keyed = sorted(((m, "validation") for m in models), key=lambda pair: pair[0].__name__)
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}", by_alias=True)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
     paths: dict = {}
     for route in sorted(registry.routes, key=lambda r: (r.path, r.method)):
         op: dict = {"operationId": route.handler.__name__, "summary": route.summary, "tags": [route.surface]}
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}}
-                  for p in route.path_params]
+        params = [{"name": p, "in": "path", "required": True,
+                   "schema": {"type": "string", "pattern": _anchored(route.params[p])}} for p in route.path_params]
         if route.query:
             schema = route.query.model_json_schema()
             for name, prop in schema["properties"].items():
@@ -33,13 +40,19 @@ def document(registry: Registry) -> dict:
                                "schema": prop})
         if params:
             op["parameters"] = params
-        if route.body:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(route.body, "validation")]}}}
+        if route.raw:
+            schema = {"type": "string", "format": "binary"}
+            op["requestBody"] = {"required": True, "content": {"*/*": {"schema": schema}}}
+        elif route.body or route.form:
+            media, schema = (FORM if route.form else JSON), refs[(route.form or route.body, "validation")]
+            op["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
         ok = {"description": "OK"}
         if route.response:
             ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
         op["responses"] = {str(route.status): ok}
-        errors = [400] if (route.body or route.query) else []
+        errors = [400] if (route.body or route.form or route.query) else []
+        if "requestBody" in op:
+            errors += [413] if route.raw else [413, 415]
         if not route.public:
             op["security"] = [{"bearer": [route.scope] if route.scope else []}]
             errors += [401, 403]
@@ -56,6 +69,7 @@ def document(registry: Registry) -> dict:
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                           "description": "HS256; claims sub, scope (space-separated), client_id, exp"}},
+                                           "description": "HS256; claims sub, scope (space-separated), client_id, "
+                                                          "iss, aud, iat, exp (at most 24 h after iat)"}},
         },
     }
