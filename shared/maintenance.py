@@ -8,23 +8,27 @@ from pydantic import BaseModel
 
 from shared.core import steps
 from shared.core.config import settings
+from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
 
 class Tick(BaseModel):
-    """Cloud Scheduler sends a fixed body: a tick carries no data of its own."""
+    """Cloud Scheduler sends a fixed body: a tick carries no data of its own. Its event id is
+    its publish time in tick periods, so a receiver declared as a step runs once per tick."""
 
 
-REGISTRY.signal("maintenance.tick", Tick, key=lambda tick: "tick")
+TICK = REGISTRY.signal("maintenance.tick", Tick, key=lambda tick: "tick", period=lambda: settings().tick_seconds)
+# the sweep may apply any step's effects: publish, schedule (signed) and notify (Pusher)
+SWEEPER = FunctionOptions(memory="512Mi", cpu="0.333", timeout=300, max_instances=1, secrets=("TASK_SECRET", "PUSHER_SECRET"))
 
 
-@REGISTRY.receiver("maintenance.tick", step=False)
+@REGISTRY.receiver(TICK, step=False, options=SWEEPER)
 def flush_pending_steps(tick: Tick) -> str:
     """Apply the effects of steps committed a while ago whose effects never went out
     (an HTTP request whose publish failed, a process that died): flushing is lease-guarded."""
-    outcome = steps.sweep(older_than=settings().sweep_after)
+    outcome = steps.sweep()
     if outcome["stale"]:
         log.warning("swept pending steps: %s", outcome)
     return f"{outcome}"

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from shared.core.http import Call
+from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 
 SERVICE = "livestream-backend"
+SURFACE = REGISTRY.surface("meta", FunctionOptions(memory="256Mi", max_instances=5))
 
 
-@REGISTRY.route("GET", "/openapi.json", surface="meta", public=True, summary="This API's OpenAPI 3 document")
+@REGISTRY.route("GET", "/openapi.json", surface=SURFACE, public=True, summary="This API's OpenAPI 3 document")
 def openapi(call: Call) -> dict:
     from shared.core import openapi
 
     return openapi.document(REGISTRY)
 
 
-@REGISTRY.route("GET", "/healthz", surface="meta", public=True, summary="Liveness, naming the service")
+@REGISTRY.route("GET", "/healthz", surface=SURFACE, public=True, summary="Liveness, naming the service")
 def healthz(call: Call) -> dict:
     return {"status": "ok", "service": SERVICE}

@@ -11,3 +11,39 @@ resource "google_firestore_field" "steps_ttl" {
 
   depends_on = [google_project_service.apis]
 }
+
+# The maintenance backstops query by due time (shared/goals/service.py): an equality filter and
+# a range on another field need a composite index.
+resource "google_firestore_index" "goals_overdue" {
+  project    = var.project
+  database   = "(default)"
+  collection = "goals"
+
+  fields {
+    field_path = "active"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "exp"
+    order      = "ASCENDING"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firestore_index" "goals_refund_due" {
+  project    = var.project
+  database   = "(default)"
+  collection = "goals"
+
+  fields {
+    field_path = "refund"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "refund_due_at"
+    order      = "ASCENDING"
+  }
+
+  depends_on = [google_project_service.apis]
+}

@@ -22,14 +22,23 @@ resource "google_cloudfunctions2_function" "http" {
     }
   }
 
+  # Sized by the function's options in the registry (shared/core/options.py).
   service_config {
-    available_memory               = "512M"
-    timeout_seconds                = local.timeout_seconds
-    max_instance_count             = 20
-    ingress_settings               = "ALLOW_ALL"
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.function_env
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    timeout_seconds                  = each.value.timeout
+    max_instance_request_concurrency = each.value.concurrency
+    min_instance_count               = each.value.min_instances
+    max_instance_count               = each.value.max_instances
+    ingress_settings                 = "ALLOW_ALL"
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.runtime.email
+    # Only the secrets this function lists; FUNCTION_SECRETS names them so it refuses to start without them.
+    environment_variables = merge(
+      local.function_env,
+      { FUNCTION_SECRETS = join(" ", each.value.secrets) },
+      { for name in each.value.secrets : name => local.secrets[name] },
+    )
   }
 
   depends_on = [google_project_service.apis]
@@ -79,14 +88,23 @@ resource "google_cloudfunctions2_function" "receivers" {
     }
   }
 
+  # Sized by the function's options in the registry (shared/core/options.py).
   service_config {
-    available_memory               = "512M"
-    timeout_seconds                = local.timeout_seconds
-    max_instance_count             = 20
-    ingress_settings               = "ALLOW_ALL"
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.function_env
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    timeout_seconds                  = each.value.timeout
+    max_instance_request_concurrency = each.value.concurrency
+    min_instance_count               = each.value.min_instances
+    max_instance_count               = each.value.max_instances
+    ingress_settings                 = "ALLOW_ALL"
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.runtime.email
+    # Only the secrets this function lists; FUNCTION_SECRETS names them so it refuses to start without them.
+    environment_variables = merge(
+      local.function_env,
+      { FUNCTION_SECRETS = join(" ", each.value.secrets) },
+      { for name in each.value.secrets : name => local.secrets[name] },
+    )
   }
 
   depends_on = [google_project_service.apis]

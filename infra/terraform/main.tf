@@ -15,33 +15,37 @@ locals {
 
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
-  # Bucket (key of var.buckets) -> topic (in var.topics) receiving its OBJECT_FINALIZE
-  # notifications: the `storage.object` signal of shared/assets.
+  # Bucket -> topic receiving its OBJECT_FINALIZE notifications, for the buckets whose
+  # registry declaration names a signal to notify (e.g. assets -> storage-events).
   storage_notifications = {
-    assets = "storage-events"
+    for name, bucket in var.buckets : name => bucket.notification_topic if bucket.notification_topic != null
   }
 
-  # The environment every function reads through shared.core.config.
+  # The non-secret environment every function reads through shared.core.config.
   function_env = {
     GOOGLE_CLOUD_PROJECT  = var.project
     FUNCTION_REGION       = var.region
-    JWT_SECRET            = var.jwt_secret
-    TASK_SECRET           = var.task_secret
     TASKS_TARGET_URL      = local.task_handler_url
     TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
     PUSHER_APP_ID         = var.pusher_app_id
     PUSHER_KEY            = var.pusher_key
-    PUSHER_SECRET         = var.pusher_secret
     PUSHER_HOST           = var.pusher_host
     PUSHER_PORT           = tostring(var.pusher_port)
     PUSHER_SSL            = var.pusher_ssl ? "true" : "false"
     STEPS_SWEEP_AFTER     = "60"
+    # The maintenance tick's period: Cloud Scheduler publishes it every minute (scheduler.tf).
+    TICK_SECONDS = "60"
+  }
+
+  # Secret name (as a function's `secrets` lists it) -> value. A function gets only the ones
+  # it lists, and FUNCTION_SECRETS tells it which to insist on (shared.core.config).
+  secrets = {
+    JWT_SECRET    = var.jwt_secret
+    TASK_SECRET   = var.task_secret
+    PUSHER_SECRET = var.pusher_secret
   }
 
   runtime = "python311"
-
-  # Function timeout; also the receivers' subscription ack deadline.
-  timeout_seconds = 60
 
   apis = toset([
     "artifactregistry.googleapis.com",

@@ -6,7 +6,7 @@ resource "google_pubsub_topic" "topics" {
   depends_on = [google_project_service.apis]
 }
 
-# Where a message goes after var.max_delivery_attempts failed deliveries to one receiver.
+# Where a message goes after its receiver's max_attempts failed deliveries.
 resource "google_pubsub_topic" "dead_letters" {
   name = "dead-letters"
 
@@ -29,9 +29,10 @@ resource "google_pubsub_subscription" "dead_letters" {
 resource "google_pubsub_subscription" "receivers" {
   for_each = var.receivers
 
-  name                 = each.key
-  topic                = google_pubsub_topic.topics[each.value.topic].id
-  ack_deadline_seconds = local.timeout_seconds
+  name  = each.key
+  topic = google_pubsub_topic.topics[each.value.topic].id
+  # Pub/Sub waits for the push response as long as the function may run (10 s at least).
+  ack_deadline_seconds = max(10, each.value.timeout)
 
   push_config {
     push_endpoint = google_cloudfunctions2_function.receivers[each.key].service_config[0].uri
@@ -41,14 +42,16 @@ resource "google_pubsub_subscription" "receivers" {
     }
   }
 
+  # The receiver's retry policy (FunctionOptions.retry): backoff between deliveries, then the
+  # dead-letter topic after max_attempts.
   dead_letter_policy {
     dead_letter_topic     = google_pubsub_topic.dead_letters.id
-    max_delivery_attempts = var.max_delivery_attempts
+    max_delivery_attempts = each.value.max_attempts
   }
 
   retry_policy {
-    minimum_backoff = "10s"
-    maximum_backoff = "600s"
+    minimum_backoff = "${each.value.min_backoff}s"
+    maximum_backoff = "${each.value.max_backoff}s"
   }
 
   expiration_policy {

@@ -9,7 +9,8 @@ resource "google_storage_bucket" "buckets" {
   depends_on = [google_project_service.apis]
 }
 
-# Object-finalize notifications of a bucket, published to its topic as the object resource.
+# Object-finalize notifications of the buckets that declare a notification topic
+# (local.storage_notifications, from var.buckets), published as the object resource.
 resource "google_storage_notification" "buckets" {
   for_each = local.storage_notifications
 

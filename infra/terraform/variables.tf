@@ -13,12 +13,19 @@ variable "region" {
 # --- `python -m shared.core.generate`; never edited by hand.
 
 variable "http_functions" {
-  description = "HTTP functions: one per API surface, plus the Cloud Tasks target `task-handler`."
+  description = "HTTP functions: one per API surface, plus the Cloud Tasks target `task-handler`, with their runtime options."
   type = map(object({
-    entry_point = string
-    source      = string
-    public      = bool
-    routes      = list(string)
+    entry_point   = string
+    source        = string
+    public        = bool
+    routes        = list(string)
+    memory        = string
+    cpu           = string
+    timeout       = number
+    concurrency   = number
+    min_instances = number
+    max_instances = number
+    secrets       = list(string)
   }))
 
   validation {
@@ -29,20 +36,71 @@ variable "http_functions" {
     condition     = alltrue([for name in keys(var.http_functions) : can(regex("^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", name))])
     error_message = "Function names must be lowercase letters, digits and dashes, at most 49 characters (the Cloud Run service name limit)."
   }
+  validation {
+    condition = alltrue([for fn in values(var.http_functions) : (
+      can(regex("^[0-9]+(k|M|G|Mi|Gi)$", fn.memory)) && can(regex("^[0-9]+(\\.[0-9]+)?$", fn.cpu))
+      && (fn.concurrency == 1 || try(tonumber(fn.cpu), 0) >= 1) && fn.concurrency >= 1 && fn.concurrency <= 1000
+    )])
+    error_message = "memory is a size such as 512Mi, cpu a number such as 0.167; concurrency is 1-1000, above 1 only with at least 1 CPU."
+  }
+  validation {
+    condition = alltrue([for fn in values(var.http_functions) : (
+      fn.timeout >= 1 && fn.timeout <= 3600 && fn.min_instances >= 0 && fn.max_instances >= max(1, fn.min_instances)
+    )])
+    error_message = "timeout is 1-3600 s (an HTTP function's limit); 0 <= min_instances <= max_instances, max_instances >= 1."
+  }
+  validation {
+    condition     = alltrue(flatten([for fn in values(var.http_functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET"], s)]]))
+    error_message = "secrets are among JWT_SECRET, TASK_SECRET and PUSHER_SECRET (local.secrets)."
+  }
 }
 
 variable "receivers" {
-  description = "One Pub/Sub-pushed CloudEvent function per receiver, keyed by function (and subscription) name."
+  description = "One Pub/Sub-pushed CloudEvent function per receiver, keyed by function (and subscription) name, with its runtime options and retry policy."
   type = map(object({
-    entry_point = string
-    source      = string
-    topic       = string
-    signal      = string
+    entry_point   = string
+    source        = string
+    topic         = string
+    signal        = string
+    memory        = string
+    cpu           = string
+    timeout       = number
+    concurrency   = number
+    min_instances = number
+    max_instances = number
+    secrets       = list(string)
+    min_backoff   = number
+    max_backoff   = number
+    max_attempts  = number
   }))
 
   validation {
     condition     = alltrue([for name in keys(var.receivers) : can(regex("^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", name))])
     error_message = "Function names must be lowercase letters, digits and dashes, at most 49 characters (the Cloud Run service name limit)."
+  }
+  validation {
+    condition = alltrue([for fn in values(var.receivers) : (
+      can(regex("^[0-9]+(k|M|G|Mi|Gi)$", fn.memory)) && can(regex("^[0-9]+(\\.[0-9]+)?$", fn.cpu))
+      && (fn.concurrency == 1 || try(tonumber(fn.cpu), 0) >= 1) && fn.concurrency >= 1 && fn.concurrency <= 1000
+    )])
+    error_message = "memory is a size such as 512Mi, cpu a number such as 0.167; concurrency is 1-1000, above 1 only with at least 1 CPU."
+  }
+  validation {
+    condition = alltrue([for fn in values(var.receivers) : (
+      fn.timeout >= 1 && fn.timeout <= 600 && fn.min_instances >= 0 && fn.max_instances >= max(1, fn.min_instances)
+    )])
+    error_message = "timeout is 1-600 s (it is the subscription's ack deadline); 0 <= min_instances <= max_instances, max_instances >= 1."
+  }
+  validation {
+    condition     = alltrue(flatten([for fn in values(var.receivers) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET"], s)]]))
+    error_message = "secrets are among JWT_SECRET, TASK_SECRET and PUSHER_SECRET (local.secrets)."
+  }
+  validation {
+    # Pub/Sub's limits: 5-100 delivery attempts before dead-lettering, backoff 0-600 s.
+    condition = alltrue([for fn in values(var.receivers) : (
+      fn.max_attempts >= 5 && fn.max_attempts <= 100 && fn.min_backoff >= 0 && fn.min_backoff <= fn.max_backoff && fn.max_backoff <= 600
+    )])
+    error_message = "max_attempts must be between 5 and 100, and 0 <= min_backoff <= max_backoff <= 600 s."
   }
 }
 
@@ -52,13 +110,33 @@ variable "topics" {
 }
 
 variable "queues" {
-  description = "Cloud Tasks queues and the names of the tasks each one carries."
-  type        = map(list(string))
+  description = "Cloud Tasks queues: the names of the tasks each one carries, its dispatch rate and retry policy."
+  type = map(object({
+    tasks                     = list(string)
+    max_dispatches_per_second = number
+    max_concurrent_dispatches = number
+    max_attempts              = number
+    min_backoff               = number
+    max_backoff               = number
+    max_doublings             = number
+  }))
+
+  validation {
+    # Cloud Tasks' limits: at most 500 dispatches a second; max_attempts -1 means unlimited.
+    condition = alltrue([for q in values(var.queues) : (
+      q.max_dispatches_per_second > 0 && q.max_dispatches_per_second <= 500 && q.max_concurrent_dispatches >= 1
+      && (q.max_attempts == -1 || q.max_attempts >= 1) && q.min_backoff >= 0 && q.min_backoff <= q.max_backoff && q.max_doublings >= 0
+    )])
+    error_message = "Queue options out of range: 0 < max_dispatches_per_second <= 500, max_concurrent_dispatches >= 1, max_attempts >= 1 (or -1), 0 <= min_backoff <= max_backoff, max_doublings >= 0."
+  }
 }
 
 variable "buckets" {
-  description = "Storage buckets (name suffix -> purpose)."
-  type        = map(string)
+  description = "Storage buckets (name suffix -> purpose, and the topic of its object-finalize notifications or null)."
+  type = map(object({
+    purpose            = string
+    notification_topic = string
+  }))
 }
 
 # --- Secrets and settings passed to the functions' environment.
@@ -109,15 +187,4 @@ variable "pusher_ssl" {
   description = "PUSHER_SSL"
   type        = bool
   default     = true
-}
-
-variable "max_delivery_attempts" {
-  description = "Pub/Sub deliveries of one message to one receiver before it goes to the dead-letter topic (5-100)."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
-    error_message = "max_delivery_attempts must be between 5 and 100."
-  }
 }

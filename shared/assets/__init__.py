@@ -17,7 +17,7 @@ class StorageObject(BaseModel):
     generation: str
 
 
-REGISTRY.bucket("assets", "uploaded media and their artifacts")
 STORAGE_OBJECT = REGISTRY.signal(
     "storage.object", StorageObject, key=lambda o: f"{o.bucket}/{o.name}#{o.generation}", topic="storage-events"
 )
+REGISTRY.bucket("assets", "uploaded media and their artifacts", notify=STORAGE_OBJECT)

@@ -14,46 +14,77 @@ def _env(name: str, default: str) -> str:
 class Settings:
     project: str
     region: str
-    jwt_secret: str
-    task_secret: str
+    secrets: dict[str, str | None]  # None: this function was not given it (FunctionOptions.secrets)
     tasks_target_url: str
     tasks_emulator_host: str | None
     tasks_service_account: str | None
     pusher_app_id: str
     pusher_key: str
-    pusher_secret: str
     pusher_host: str
     pusher_port: int
     pusher_ssl: bool
     sweep_after: float  # seconds the normal path gets before the maintenance tick makes good
+    tick_seconds: float  # the maintenance tick's period (Cloud Scheduler: every minute)
 
     @property
     def queue_parent(self) -> str:
         return f"projects/{self.project}/locations/{self.region}"
 
+    def secret(self, name: str) -> str:
+        value = self.secrets.get(name)
+        if value is None:
+            raise RuntimeError(f"{name} is not among this function's secrets (FunctionOptions.secrets)")
+        return value
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.secret("JWT_SECRET")
+
+    @property
+    def task_secret(self) -> str:
+        return self.secret("TASK_SECRET")
+
+    @property
+    def pusher_secret(self) -> str:
+        return self.secret("PUSHER_SECRET")
+
 
 SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")
+LOCAL_SECRETS = {
+    "JWT_SECRET": "local-jwt-secret-change-me-0123456789abcdef",
+    "TASK_SECRET": "local-task-secret-change-me-0123456789abcdef",
+    "PUSHER_SECRET": "local-secret",
+}
+
+
+def _secrets() -> dict[str, str | None]:
+    """Locally every secret has a public default. On Cloud Run (K_SERVICE is set) those defaults
+    would let anyone mint tokens or sign tasks: a function gets only the secrets its options
+    declare (FUNCTION_SECRETS, from terraform), and refuses to start when one of them is missing."""
+    if not os.environ.get("K_SERVICE"):
+        return {name: _env(name, default) for name, default in LOCAL_SECRETS.items()}
+    declared = os.environ.get("FUNCTION_SECRETS")
+    wanted = declared.split() if declared is not None else list(SECRETS)
+    missing = [name for name in wanted if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"set {', '.join(missing)}: the local defaults are public")
+    return {name: os.environ[name] if name in wanted else None for name in SECRETS}
 
 
 @functools.cache
 def settings() -> Settings:
-    # On Cloud Run (K_SERVICE is set) the local defaults would let anyone mint tokens or sign tasks.
-    missing = [name for name in SECRETS if os.environ.get("K_SERVICE") and not os.environ.get(name)]
-    if missing:
-        raise RuntimeError(f"set {', '.join(missing)}: the local defaults are public")
     return Settings(
         project=_env("GOOGLE_CLOUD_PROJECT", "demo-local"),
         region=_env("FUNCTION_REGION", "us-central1"),
-        jwt_secret=_env("JWT_SECRET", "local-jwt-secret-change-me-0123456789abcdef"),
-        task_secret=_env("TASK_SECRET", "local-task-secret-change-me-0123456789abcdef"),
+        secrets=_secrets(),
         tasks_target_url=_env("TASKS_TARGET_URL", "http://127.0.0.1:8080/tasks").rstrip("/"),
         tasks_emulator_host=os.environ.get("CLOUD_TASKS_EMULATOR_HOST") or None,
         tasks_service_account=os.environ.get("TASKS_SERVICE_ACCOUNT") or None,
         pusher_app_id=_env("PUSHER_APP_ID", "100001"),
         pusher_key=_env("PUSHER_KEY", "local-key"),
-        pusher_secret=_env("PUSHER_SECRET", "local-secret"),
         pusher_host=_env("PUSHER_HOST", "127.0.0.1"),
         pusher_port=int(_env("PUSHER_PORT", "6001")),
         pusher_ssl=_env("PUSHER_SSL", "false").lower() == "true",
         sweep_after=float(_env("STEPS_SWEEP_AFTER", "60")),
+        tick_seconds=float(_env("TICK_SECONDS", "60")),
     )

@@ -6,6 +6,8 @@ import random
 import time
 from typing import Any, Callable, TypeVar
 
+from pydantic import BaseModel
+
 from shared.core.config import settings
 from shared.core.errors import NotFound
 
@@ -50,12 +52,36 @@ def increment(n: int):
     return firestore.Increment(n)
 
 
-def as_model(model: type[M], snap) -> M:
-    """A document as its pydantic model, the document id as `id`."""
-    return model.model_validate({**snap.to_dict(), "id": snap.id})
+def array_union(values: list):
+    from google.cloud import firestore
+
+    return firestore.ArrayUnion(values)
 
 
-def load(ref, model: type[M], name: str, txn=None) -> M:
+def array_remove(values: list):
+    from google.cloud import firestore
+
+    return firestore.ArrayRemove(values)
+
+
+def as_model(model, snap):
+    """A document as its pydantic model (or TypeAdapter of a union of models), the id as `id`."""
+    data = {**snap.to_dict(), "id": snap.id}
+    return model.model_validate(data) if hasattr(model, "model_validate") else model.validate_python(data)
+
+
+def document(model: BaseModel) -> dict:
+    """What is stored of a model: its fields by alias, the id being the document's name."""
+    return model.model_dump(mode="json", by_alias=True, exclude={"id"})
+
+
+def changes(before: BaseModel, after: BaseModel) -> dict:
+    """The top-level fields a rule changed, as an update: saves write what changed, nothing else."""
+    old, new = document(before), document(after)
+    return {name: value for name, value in new.items() if old.get(name) != value or name not in old}
+
+
+def load(ref, model, name: str, txn=None):
     """The document at `ref` as `model`, or a 404 naming it (e.g. name="goal": code goal_not_found)."""
     snap = ref.get(transaction=txn)
     if not snap.exists:
@@ -63,11 +89,14 @@ def load(ref, model: type[M], name: str, txn=None) -> M:
     return as_model(model, snap)
 
 
-def where(collection: str, **equals):
-    """A query on equality filters; dotted field paths as `field__sub`, e.g. conditions__session_id."""
+def where(collection: str, *ranges: tuple[str, str, Any], **equals):
+    """A query on equality filters, dotted field paths as `field__sub` (conditions__session_id),
+    and range filters given as (field, op, value)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = db().collection(collection)
     for name, value in equals.items():
         query = query.where(filter=FieldFilter(name.replace("__", "."), "==", value))
+    for name, op, value in ranges:
+        query = query.where(filter=FieldFilter(name, op, value))
     return query

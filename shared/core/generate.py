@@ -12,11 +12,20 @@ import sys
 
 from shared import app
 from shared.core import openapi
+from shared.core.options import FunctionOptions
 from shared.core.registry import Registry, kebab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "functions" / "openapi.json"
 TFVARS = ROOT / "infra" / "terraform" / "registry.auto.tfvars.json"
+
+
+def _function(options: FunctionOptions, *, retried: bool) -> dict:
+    """A function's options as flat terraform fields; only receivers (pushed by Pub/Sub) are
+    retried by the platform, HTTP functions by their callers, so only they carry the retry policy."""
+    fields = options.variables()
+    retry = fields.pop("retry")
+    return {**fields, **(retry if retried else {})}
 
 
 def terraform_variables(registry: Registry) -> dict:
@@ -26,21 +35,30 @@ def terraform_variables(registry: Registry) -> dict:
             "source": "functions/api.py",
             "public": True,
             "routes": sorted(f"{r.method} {r.path}" for r in registry.routes if r.surface == surface),
+            **_function(registry.surface_options[surface], retried=False),
         }
         for surface in registry.surfaces
     }
     http["task-handler"] = {"entry_point": "task_handler", "source": "functions/tasks.py", "public": False,
-                            "routes": sorted(f"POST /{name}" for name in registry.tasks)}
+                            "routes": sorted(f"POST /{name}" for name in registry.tasks),
+                            **_function(registry.task_handler_options, retried=False)}
     return {
         "http_functions": http,
         "receivers": {
             fn: {"entry_point": r.entry_point, "source": "functions/receivers.py",
-                 "topic": registry.signals[r.signal].topic, "signal": r.signal}
+                 "topic": r.source.topic, "signal": r.signal, **_function(r.options, retried=True)}
             for fn, r in sorted(registry.receivers.items())
         },
         "topics": registry.topics,
-        "queues": {q: sorted(t.name for t in registry.tasks.values() if t.queue == q) for q in registry.queues},
-        "buckets": dict(sorted(registry.buckets.items())),
+        "queues": {
+            q: {"tasks": sorted(t.name for t in registry.tasks.values() if t.queue == q),
+                **registry.queue_options[q].variables()}
+            for q in registry.queues
+        },
+        "buckets": {
+            name: {"purpose": b.purpose, "notification_topic": b.notify.topic if b.notify else None}
+            for name, b in sorted(registry.buckets.items())
+        },
     }
 
 

@@ -20,9 +20,10 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 
-from shared.core import logs
+from shared.core import idempotency, logs, steps
 from shared.core.auth import Principal, authenticate
 from shared.core.errors import (
+    AlreadyApplied,
     AppError,
     MethodNotAllowed,
     NotFound,
@@ -30,6 +31,7 @@ from shared.core.errors import (
     pydantic_details,
 )
 from shared.core.registry import REGISTRY, Route
+from shared.core.steps import ClientKey
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class Call:
     headers: Headers = field(default_factory=Headers)
     raw_body: bytes = b""
     cookies: dict[str, str] = field(default_factory=dict)
+    client_key: ClientKey | None = None  # the caller's Idempotency-Key, on idempotent routes: the step key
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,17 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
             _require_media_type(headers, FORM if route.form else JSON)
         query = _validate(route.query, args, "query") if route.query else None
         parsed = _body(route, raw)
-        result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers)))
+        key = headers.get(idempotency.HEADER) if route.idempotent and principal else None
+        client_key = None if key is None else idempotency.client_key(
+            principal.user_id, key, method, path, args, raw, route.status)
+        if client_key and (stored := steps.stored(client_key.step_key)) is not None:
+            return Json(*reversed(idempotency.replay(stored, client_key)))  # a retry: the rules do not run again
+        try:
+            result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers), client_key))
+        except AlreadyApplied as repeat:
+            if client_key is None:
+                raise
+            return Json(*reversed(idempotency.replay(repeat.marker, client_key)))  # a concurrent retry won
         if isinstance(result, Response):
             return result
         if isinstance(result, BaseModel):

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 
-_OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
 _lock = threading.Lock()
 _process_random = os.urandom(5)
@@ -20,4 +20,4 @@ def new_id() -> str:
 
 
 def is_object_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_OBJECT_ID.match(value))
+    return isinstance(value, str) and bool(_OBJECT_ID.fullmatch(value))  # fullmatch: "$" would let a trailing newline in

@@ -16,7 +16,15 @@ ERROR = {
 }
 STATUS_TEXT = {400: "Invalid request", 401: "Missing or invalid bearer token", 403: "Missing scope",
                404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state",
-               413: "Body too large", 415: "Unsupported Content-Type"}
+               413: "Body too large", 415: "Unsupported Content-Type",
+               422: "The Idempotency-Key was used for another request"}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "description": "Make retries safe: the first answer to a request under this key (scoped to the caller) "
+                   "is stored and replayed, status included, to a retry of the same request; another request "
+                   "under the same key gets 422 and changes nothing. A refused request (4xx) stores nothing.",
+}
 
 
 def _anchored(pattern: str) -> str:
@@ -38,6 +46,8 @@ def document(registry: Registry) -> dict:
             for name, prop in schema["properties"].items():
                 params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
                                "schema": prop})
+        if route.idempotent:
+            params.append(IDEMPOTENCY_KEY)
         if params:
             op["parameters"] = params
         if route.raw:
@@ -58,6 +68,7 @@ def document(registry: Registry) -> dict:
             errors += [401, 403]
         errors += [404] if route.path_params else []
         errors += [409] if route.method in ("POST", "DELETE") and not route.public else []
+        errors += [422] if route.idempotent else []
         for status in sorted(set(errors)):
             op["responses"][str(status)] = {"description": STATUS_TEXT[status], "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -1,8 +1,12 @@
-"""The one registry: every signal, receiver, task, HTTP route, topic and bucket is declared here once.
+"""The one registry: every signal, receiver, task, HTTP route, topic, queue, bucket and each
+deployed function's runtime options are declared here once.
 
-Feature modules fill it with decorators; `shared.app.load()` imports them all. Local wiring
-(emulators.sh provisioning, the local host), the terraform variables and the OpenAPI document
-are all derived from it.
+Feature modules fill it: `REGISTRY.signal(...)` and `REGISTRY.task(...)` return handles that
+effects take (`fx.publish(GOAL_ENDED, GoalEnded(...))`, `fx.schedule(DEACTIVATE_GOAL, args, at=...)`);
+decorators attach receivers, task handlers and routes. `shared.app.load()` imports every feature
+and runs `check()`, so a receiver of an undeclared signal or a task without a handler fails at
+start, not in the outbox. Local wiring, the terraform variables and the OpenAPI document are all
+derived from it.
 """
 from __future__ import annotations
 
@@ -12,7 +16,11 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
+from shared.core.options import FunctionOptions, QueueOptions
+
+
 OBJECT_ID = r"[0-9a-f]{24}"  # the default format of a path parameter named *_id
+
 
 def kebab(name: str) -> str:
     return re.sub(r"[._]+", "-", name).lower()
@@ -20,34 +28,31 @@ def kebab(name: str) -> str:
 
 @dataclass(frozen=True)
 class Signal:
-    """A blinker sender of the seeds, now a Pub/Sub topic; `key` names the business id of one event."""
+    """A blinker sender of the seeds, now a Pub/Sub topic; `key` names the business id of one event.
+
+    `period`: for a clock signal (Cloud Scheduler's tick) whose payload is always the same, the
+    event id is the publish time divided into periods of that many seconds instead, so each
+    tick is its own event while a redelivered tick is still a repeat.
+    """
 
     sender: str
     payload: type[BaseModel]
     key: Callable[[Any], str]
     topic: str
+    period: Callable[[], float] | None = None
 
-    def event_id(self, payload: BaseModel) -> str:
+    def event_id(self, payload: BaseModel, published_at: float | None = None) -> str:
+        if self.period is not None and published_at is not None:
+            return f"{self.sender}:{int(published_at // self.period())}"
         return f"{self.sender}:{self.key(payload)}"
 
-
-@dataclass(frozen=True)
-class Receiver:
-    """One receiver of one signal: its own subscription and its own deployed function."""
-
-    name: str
-    signal: str
-    handler: Callable
-    applies: Callable[[Any], bool]
-    step: bool = True  # run as an idempotent step `handler(txn, fx, event)`; else `handler(event)`
-
-    @property
-    def function(self) -> str:  # deployed name and subscription id
-        return f"{kebab(self.signal)}--{kebab(self.name)}"
-
-    @property
-    def entry_point(self) -> str:  # attribute of functions/receivers.py
-        return f"{self.signal.replace('.', '_')}__{self.name}"
+    def checked(self, payload: BaseModel) -> dict:
+        """The payload as JSON, validated again (a model may have been changed after it was built)."""
+        if not isinstance(payload, self.payload):
+            raise TypeError(f"{self.sender} carries {self.payload.__name__}, not {type(payload).__name__}")
+        data = payload.model_dump(mode="json", by_alias=True)
+        self.payload.model_validate(data)
+        return data
 
 
 class TaskArgs(BaseModel):
@@ -57,12 +62,56 @@ class TaskArgs(BaseModel):
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Task:
+    """A Cloud Tasks task: declared with its queue and arguments, then given one handler."""
+
     name: str
     queue: str
     args: type[TaskArgs]
+    handler: Callable | None = None
+
+    def handles(self, fn: Callable) -> Callable:
+        if self.handler is not None:
+            raise ValueError(f"task {self.name} has two handlers")
+        self.handler = fn
+        return fn
+
+    def checked(self, args: TaskArgs) -> dict:
+        if not isinstance(args, self.args):
+            raise TypeError(f"task {self.name} takes {self.args.__name__}, not {type(args).__name__}")
+        data = args.model_dump(mode="json")
+        self.args.model_validate(data)
+        return data
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """One receiver of one signal: its own subscription and its own deployed function.
+
+    `step`: run as an idempotent step `handler(txn, fx, event)`; else `handler(event)`, which must
+    be idempotent by itself. `claim(event)` names the resource the step changes (see steps.run).
+    """
+
+    name: str
+    source: Signal  # the signal it listens to
     handler: Callable
+    applies: Callable[[Any], bool]
+    step: bool = True
+    claim: Callable[[Any], str] | None = None
+    options: FunctionOptions = field(default_factory=FunctionOptions)
+
+    @property
+    def signal(self) -> str:  # the sender's name
+        return self.source.sender
+
+    @property
+    def function(self) -> str:  # deployed name and subscription id
+        return f"{kebab(self.signal)}--{kebab(self.name)}"
+
+    @property
+    def entry_point(self) -> str:  # attribute of functions/receivers.py
+        return f"{self.signal.replace('.', '_')}__{self.name}"
 
 
 @dataclass(frozen=True)
@@ -78,6 +127,7 @@ class Route:
     status: int = 200
     summary: str = ""
     public: bool = False  # no bearer token needed
+    idempotent: bool = False  # honours the Idempotency-Key header (money-moving POSTs)
     form: type[BaseModel] | None = None  # a form-encoded body (Pusher auth, payment gateways)
     raw: bool = False  # the handler gets the body unparsed (bodies signed byte for byte)
     # path parameter -> regex it must fullmatch; parameters named *_id default to OBJECT_ID
@@ -106,26 +156,36 @@ class Route:
         return re.findall(r"{(\w+)}", self.path)
 
 
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    purpose: str
+    notify: Signal | None = None  # the signal its object-finalize notifications arrive as
+
+
 @dataclass
 class Registry:
     signals: dict[str, Signal] = field(default_factory=dict)
     receivers: dict[str, Receiver] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
-    buckets: dict[str, str] = field(default_factory=dict)  # name -> purpose
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+    surface_options: dict[str, FunctionOptions] = field(default_factory=dict)
+    queue_options: dict[str, QueueOptions] = field(default_factory=dict)
+    task_handler_options: FunctionOptions = field(default_factory=FunctionOptions)
 
-    def signal(self, sender: str, payload: type[BaseModel], key: Callable[[Any], str], topic: str | None = None) -> Signal:
+    def signal(self, sender: str, payload: type[BaseModel], key: Callable[[Any], str], topic: str | None = None,
+               period: Callable[[], float] | None = None) -> Signal:
         if sender in self.signals:
             raise ValueError(f"signal {sender} declared twice")
-        sig = Signal(sender, payload, key, topic or kebab(sender))
+        sig = Signal(sender, payload, key, topic or kebab(sender), period)
         self.signals[sender] = sig
         return sig
 
-    def receiver(self, signal: str, *, applies: Callable[[Any], bool] = lambda event: True, step: bool = True):
+    def receiver(self, signal: Signal, *, applies: Callable[[Any], bool] = lambda event: True, step: bool = True,
+                 claim: Callable[[Any], str] | None = None, options: FunctionOptions | None = None):
         def register(fn):
-            if signal not in self.signals:
-                raise ValueError(f"receiver {fn.__name__} listens to undeclared signal {signal}")
-            rcv = Receiver(fn.__name__, signal, fn, applies, step)
+            rcv = Receiver(fn.__name__, signal, fn, applies, step, claim, options or FunctionOptions())
             if rcv.function in self.receivers:
                 raise ValueError(f"receiver {rcv.function} declared twice")
             self.receivers[rcv.function] = rcv
@@ -133,14 +193,18 @@ class Registry:
 
         return register
 
-    def task(self, name: str, *, queue: str, args: type[TaskArgs]):
-        def register(fn):
-            if name in self.tasks:
-                raise ValueError(f"task {name} declared twice")
-            self.tasks[name] = Task(name, queue, args, fn)
-            return fn
+    def task(self, name: str, *, queue: str, args: type[TaskArgs]) -> Task:
+        if name in self.tasks:
+            raise ValueError(f"task {name} declared twice")
+        self.tasks[name] = Task(name, queue, args)
+        return self.tasks[name]
 
-        return register
+    def queue(self, name: str, options: QueueOptions) -> None:
+        self.queue_options[name] = options
+
+    def surface(self, name: str, options: FunctionOptions) -> str:
+        self.surface_options[name] = options
+        return name
 
     def route(self, method: str, path: str, *, surface: str, scope: str | None = None, **options):
         def register(fn):
@@ -151,11 +215,36 @@ class Registry:
 
         return register
 
-    def bucket(self, name: str, purpose: str) -> None:
-        self.buckets[name] = purpose
+    def bucket(self, name: str, purpose: str, notify: Signal | None = None) -> None:
+        self.buckets[name] = Bucket(name, purpose, notify)
 
     def receivers_of(self, sender: str) -> list[Receiver]:
         return [r for r in self.receivers.values() if r.signal == sender]
+
+    def check(self) -> None:
+        """What the declarations promise each other, proved once every feature is loaded."""
+        problems = []
+        for function, rcv in self.receivers.items():
+            if self.signals.get(rcv.signal) is not rcv.source:
+                problems.append(f"receiver {function} listens to {rcv.signal}, which is not declared")
+        for task in self.tasks.values():
+            if task.handler is None:
+                problems.append(f"task {task.name} has no handler")
+            if task.queue not in self.queue_options:
+                problems.append(f"task {task.name} runs on undeclared queue {task.queue}")
+        for route in self.routes:
+            if route.surface not in self.surface_options:
+                problems.append(f"route {route.method} {route.path} is served by undeclared surface {route.surface}")
+            for model in (route.body, route.query, route.response):
+                if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+                    problems.append(f"route {route.method} {route.path} names {model!r}, not a pydantic model")
+        for bucket in self.buckets.values():
+            if bucket.notify is not None and self.signals.get(bucket.notify.sender) is not bucket.notify:
+                problems.append(f"bucket {bucket.name} notifies undeclared signal {bucket.notify.sender}")
+        topics = [s.topic for s in self.signals.values()]
+        problems += [f"topic {t} serves two signals" for t in sorted({t for t in topics if topics.count(t) > 1})]
+        if problems:
+            raise ValueError("registry check failed:\n  " + "\n  ".join(problems))
 
     @property
     def topics(self) -> list[str]:

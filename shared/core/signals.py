@@ -4,11 +4,16 @@ Call only after commit (steps.flush does): a transaction function never publishe
 """
 from __future__ import annotations
 
+import base64
 import functools
 import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
 
 from shared.core.config import settings
-from shared.core.registry import REGISTRY
+from shared.core.registry import REGISTRY, Signal
 
 
 @functools.cache
@@ -22,21 +27,30 @@ def topic_path(topic: str) -> str:
     return f"projects/{settings().project}/topics/{topic}"
 
 
-def publish(sender: str, payload: dict) -> str:
+def publish(signal: Signal | str, payload: BaseModel | dict) -> str:
     """Validate the payload against the signal's model, publish it and wait for the server's ack."""
-    signal = REGISTRY.signals[sender]
-    model = signal.payload.model_validate(payload)
-    data = json.dumps(model.model_dump(mode="json", by_alias=True), separators=(",", ":")).encode()
-    future = _publisher().publish(
-        topic_path(signal.topic), data, sender=sender, event_id=signal.event_id(model)
-    )
-    return future.result(timeout=30)
+    signal = REGISTRY.signals[signal] if isinstance(signal, str) else signal
+    data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
+    model = signal.payload.model_validate(data)
+    body = json.dumps(model.model_dump(mode="json", by_alias=True), separators=(",", ":")).encode()
+    attributes = {"sender": signal.sender}
+    if signal.period is None:  # a clock signal's event id comes from its publish time
+        attributes["event_id"] = signal.event_id(model)
+    return _publisher().publish(topic_path(signal.topic), body, **attributes).result(timeout=30)
 
 
-def decode(message: dict) -> tuple[str, str, dict]:
-    """(sender, event_id, payload) from a Pub/Sub message as a CloudEvent or push body carries it."""
-    import base64
+@dataclass(frozen=True)
+class Message:
+    sender: str
+    event_id: str
+    payload: object
+    published_at: float | None
 
+
+def decode(message: dict) -> Message:
+    """A Pub/Sub message as a CloudEvent or push body carries it."""
     attributes = message.get("attributes") or {}
     payload = json.loads(base64.b64decode(message.get("data") or b"") or b"null")
-    return attributes.get("sender", ""), attributes.get("event_id", ""), payload
+    published = message.get("publishTime") or message.get("publish_time")
+    published_at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp() if published else None
+    return Message(attributes.get("sender", ""), attributes.get("event_id", ""), payload, published_at)

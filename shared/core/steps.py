@@ -2,7 +2,9 @@
 
 A step runs `body(txn, fx)` in a Firestore transaction. The body reads and writes through `txn`
 and records side effects on `fx` (publish a signal, schedule a task, notify Pusher) instead of
-performing them: transaction functions are re-run on contention. The step's marker document
+performing them: transaction functions are re-run on contention. Effects take the registry's
+handles and models and are checked when recorded, so a misspelt signal or a wrong task argument
+aborts the transaction instead of failing in the outbox later. The step's marker document
 `steps/{key}` is created in the same transaction and holds those effects: it is the outbox.
 After commit the effects are applied and the marker is stamped `flushed_at`.
 
@@ -10,7 +12,8 @@ A repeat delivery of the same key finds the marker, changes nothing, re-applies 
 if an earlier run died between commit and flush, and raises `AlreadyApplied`. Applying effects
 takes a lease on the marker, so concurrent repeats do not send them twice; a run that fails
 while applying gives the lease back, one that dies loses it after LEASE_SECONDS. Progress is
-recorded per effect, so a retry does not resend the effects that already went out.
+recorded per effect, so a retry does not resend the effects that already went out. Markers
+whose effects did not go out carry `sweep_at`, when the maintenance tick's sweep takes them up.
 """
 from __future__ import annotations
 
@@ -23,24 +26,23 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from shared.core import clock
-from shared.core.errors import AlreadyApplied
+from shared.core import claims, clock
+from shared.core.config import settings
+from shared.core.errors import AlreadyApplied, Busy, Retry
 from shared.core.firestore import db, increment, run_transaction, where
+from shared.core.registry import REGISTRY, Signal, Task, TaskArgs
 
 log = logging.getLogger(__name__)
 STEPS = "steps"
 RETENTION_SECONDS = 35 * 24 * 3600  # markers outlive any redelivery: Cloud Tasks 30 d ahead, Pub/Sub 31 d
 LEASE_SECONDS = 300  # well above what applying a step's few effects may take (publish waits <= 30 s)
-MAX_FAILURES = 20
+MAX_FAILURES = 20  # then the marker is left for an operator (logged with its last error)
+CLAIM_WAIT = 5.0  # seconds a run queues behind another one changing the same resource
 
 
 def _doc_id(key: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9:@._-]", "_", key)
     return safe if len(safe) <= 400 else safe[:300] + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _plain(data: BaseModel | dict) -> dict:
-    return data.model_dump(mode="json", by_alias=True) if isinstance(data, BaseModel) else data
 
 
 @dataclass
@@ -49,27 +51,50 @@ class Effects:
 
     items: list[dict] = field(default_factory=list)
 
-    def publish(self, sender: str, payload: BaseModel | dict) -> None:
-        self.items.append({"kind": "publish", "sender": sender, "payload": _plain(payload)})
+    def publish(self, signal: Signal, payload: BaseModel) -> None:
+        if REGISTRY.signals.get(getattr(signal, "sender", None)) is not signal:
+            raise TypeError(f"{signal!r} is not a declared signal")
+        self.items.append({"kind": "publish", "sender": signal.sender, "payload": signal.checked(payload)})
 
-    def schedule(self, task: str, args: BaseModel | dict, at: float) -> None:
-        self.items.append({"kind": "schedule", "task": task, "args": _plain(args), "at": at})
+    def schedule(self, task: Task, args: TaskArgs, at: float) -> None:
+        if REGISTRY.tasks.get(getattr(task, "name", None)) is not task:
+            raise TypeError(f"{task!r} is not a declared task")
+        self.items.append({"kind": "schedule", "task": task.name, "args": task.checked(args), "at": float(at)})
 
-    def notify(self, channels: list[str], event: str, data: BaseModel | dict) -> None:
-        self.items.append({"kind": "notify", "channels": channels, "event": event, "data": _plain(data)})
+    def notify(self, channels: list[str], event: str, data: BaseModel) -> None:
+        from shared.realtime import pusher
+
+        plain = data.model_dump(mode="json", by_alias=True)
+        pusher.encode(plain)  # over Pusher's 10 KB limit: refused now, not by Pusher after commit
+        self.items.append({"kind": "notify", "channels": list(channels), "event": event, "data": plain})
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """A request's Idempotency-Key, scoped to its caller: the step key it becomes, and what the
+    marker keeps so that a retry gets the same answer (the request's hash, the answer's status)."""
+
+    step_key: str
+    request_hash: str
+    status: int
 
 
 def marker(key: str):
     return db().collection(STEPS).document(_doc_id(key))
 
 
-def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = True) -> Any:
+def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = True, claim: str | None = None,
+        client_key: ClientKey | None = None) -> Any:
     """Apply the step `key` once. Returns what `body` returned; raises AlreadyApplied on a repeat.
 
     `redelivered`: the caller's delivery is retried on failure (Pub/Sub, Cloud Tasks), so an error
     while applying effects is raised for the retry to make good. An HTTP request is not: its state
     change has committed, so the caller gets its answer and `sweep` applies the effects later.
+    `claim`: the resource the body changes (e.g. `goal:{id}`); concurrent runs on it queue up
+    (claims.py) instead of contending inside the transaction. `client_key`: the step is keyed by
+    the client's Idempotency-Key instead, and its marker keeps the request's hash and the result.
     """
+    key = client_key.step_key if client_key else key
     ref = marker(key)
 
     def attempt(txn):
@@ -78,17 +103,31 @@ def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = Tr
         fx = Effects()
         result = body(txn, fx)
         now = clock.now()
-        txn.create(ref, {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None,
-                         "lease_until": now + LEASE_SECONDS, "repeats": 0,
-                         # a Timestamp: the field Firestore's TTL policy (infra/terraform) deletes by
-                         "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)})
+        state = {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None,
+                 "lease_until": now + LEASE_SECONDS, "repeats": 0, "sweep_at": now + settings().sweep_after,
+                 # a Timestamp: the field Firestore's TTL policy (infra/terraform) deletes by
+                 "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)}
+        if client_key is not None:
+            plain = result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result
+            state |= {"request_hash": client_key.request_hash, "response": {"status": client_key.status, "body": plain}}
+        txn.create(ref, state)
         return (result,)
 
     # a repeat is the common case under at-least-once delivery: see it without taking locks
-    applied = None if ref.get().exists else run_transaction(attempt)
+    if ref.get().exists:
+        _repeat(key)
+    if claim is None:
+        applied = run_transaction(attempt)
+    else:
+        try:
+            with claims.held(claim, wait=CLAIM_WAIT, ready=lambda: ref.get().exists) as mine:
+                applied = run_transaction(attempt) if mine else None
+        except TimeoutError:
+            if redelivered:
+                raise Retry(f"{claim} is busy") from None
+            raise Busy(f"{claim.split(':')[0]} is being changed by another request; try again") from None
     if applied is None:
-        ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
-        raise AlreadyApplied(f"step {key} was already applied", flushed=flush(key))
+        _repeat(key)
     try:
         _apply_all(ref)  # this run holds the lease it committed with
     except Exception:
@@ -96,6 +135,19 @@ def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = Tr
             raise
         log.exception("effects of step %s deferred to the sweep", key)
     return applied[0]
+
+
+def _repeat(key: str):
+    ref = marker(key)
+    ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
+    flushed = flush(key)
+    raise AlreadyApplied(f"step {key} was already applied", flushed=flushed, marker=ref.get().to_dict())
+
+
+def stored(key: str) -> dict | None:
+    """The marker of step `key`, or None when it was never applied."""
+    snap = marker(key).get()
+    return snap.to_dict() if snap.exists else None
 
 
 def flush(key: str) -> bool:
@@ -118,38 +170,43 @@ def flush(key: str) -> bool:
     return outcome != "busy"
 
 
-def sweep(older_than: float = 60, limit: int = 200) -> dict[str, int]:
-    """Apply the effects of steps whose run died or failed after commit (Cloud Scheduler's tick).
+def sweep(limit: int = 200) -> dict[str, int]:
+    """Apply the effects of steps whose run died or failed after commit (the maintenance tick).
 
-    One marker that keeps failing does not hold up the others; after MAX_FAILURES it is left for
-    an operator (logged with its last error) instead of being retried every tick.
+    Reads only markers that are due (`sweep_at` has passed), oldest first, so markers that keep
+    failing wait longer each time and never crowd out the others; after MAX_FAILURES a marker
+    is left for an operator.
     """
-    cutoff = clock.now() - older_than
-    stale = [s.to_dict() for s in where(STEPS, flushed_at=None).limit(limit).stream()]
-    stale = [m for m in stale if m["applied_at"] < cutoff and m.get("failures", 0) < MAX_FAILURES]
+    due = where(STEPS, ("sweep_at", "<=", clock.now())).order_by("sweep_at").limit(limit)
+    keys = [snap.get("key") for snap in due.stream()]
     flushed = 0
-    for state in stale:
+    for key in keys:
         try:
-            flushed += flush(state["key"])
+            flushed += flush(key)
         except Exception:
-            log.exception("sweep could not apply the effects of %s", state["key"])
-    return {"stale": len(stale), "flushed": flushed}
+            log.exception("sweep could not apply the effects of %s", key)
+    return {"stale": len(keys), "flushed": flushed}
 
 
 def _apply_all(ref) -> None:
     """Apply the effects not yet applied, recording progress after each, so a retry resumes."""
     snap = ref.get()
-    done = snap.to_dict().get("effects_done", 0)
-    effects = snap.get("effects")
+    state = snap.to_dict()
+    done, effects = state.get("effects_done", 0), state["effects"]
     try:
         for index in range(done, len(effects)):
-            apply(effects[index], origin=f"{snap.get('key')}#{index}")
+            apply(effects[index], origin=f"{state['key']}#{index}")
             if index + 1 < len(effects):
                 ref.update({"effects_done": index + 1})
     except Exception as exc:
-        ref.update({"lease_until": 0, "failures": increment(1), "last_error": repr(exc)[:500]})
+        failures = state.get("failures", 0) + 1
+        retry_in = min(settings().sweep_after * 2 ** failures, 3600)
+        if failures >= MAX_FAILURES:
+            log.error("step %s failed %d times; left for an operator: %r", state["key"], failures, exc)
+        ref.update({"lease_until": 0, "failures": failures, "last_error": repr(exc)[:500],
+                    "sweep_at": None if failures >= MAX_FAILURES else clock.now() + retry_in})
         raise
-    ref.update({"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects)})
+    ref.update({"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects), "sweep_at": None})
 
 
 def apply(effect: dict, origin: str) -> None:

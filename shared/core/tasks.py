@@ -15,7 +15,7 @@ import re
 from shared.core import clock
 from shared.core.config import settings
 from shared.core.errors import Unauthorized
-from shared.core.registry import REGISTRY
+from shared.core.registry import REGISTRY, Task, TaskArgs
 
 # Cloud Tasks refuses a schedule_time more than 30 days ahead: a later task arrives early and
 # its handler schedules itself again for the remaining time.
@@ -47,7 +47,9 @@ def sign(task: str, body: bytes) -> str:
 
 
 def verify(task: str, body: bytes, signature: str | None) -> None:
-    if not signature or not hmac.compare_digest(sign(task, body), signature):
+    # compared as bytes: compare_digest refuses a str with non-ASCII characters (a TypeError)
+    given = (signature or "").encode("utf-8", "surrogateescape")
+    if not given or not hmac.compare_digest(sign(task, body).encode(), given):
         raise Unauthorized("task signature missing or wrong")
 
 
@@ -57,12 +59,15 @@ def task_id(task: str, args: dict, due: float) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", raw)[:500]
 
 
-def schedule(task: str, args: dict, at: float) -> str:
-    """Create the task (idempotent by name); returns its id."""
+def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
+    """Create the task (idempotent by name); returns its id. Steps record it as an effect
+    (`fx.schedule`); a task handler that reschedules itself outside a step calls it directly."""
     from google.api_core.exceptions import AlreadyExists
     from google.protobuf import timestamp_pb2
 
-    spec = REGISTRY.tasks[task]
+    spec = REGISTRY.tasks[task] if isinstance(task, str) else task
+    task = spec.name
+    args = spec.checked(args) if isinstance(args, TaskArgs) else args
     body = json.dumps(spec.args.model_validate(args).model_dump(mode="json"), separators=(",", ":")).encode()
     due = min(at, clock.now() + MAX_AHEAD)
     name = task_id(task, args, due)

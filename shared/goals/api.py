@@ -3,29 +3,37 @@ from __future__ import annotations
 
 from shared.core.errors import AlreadyApplied, Conflict
 from shared.core.http import Call
+from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.goals import service
-from shared.goals.models import Goal, GoalsQuery, ShowFundingGoalCreate
+from shared.goals.models import GoalPublic, GoalsQuery, ShowFundingGoal, ShowFundingGoalCreate
 
+SURFACE = REGISTRY.surface("goals", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
+                                                    secrets=("JWT_SECRET",)))
 route = REGISTRY.route
 
 
-@route("POST", "/goals", surface="goals", scope="role:creator", query=GoalsQuery, body=ShowFundingGoalCreate,
-       response=Goal, status=201, summary="Open a goal; type show-funding starts a ticket pre-sale")
-def create_goal(call: Call) -> Goal:
-    return service.create_show_funding_goal(call.principal.user_id, call.body)
+@route("POST", "/goals", surface=SURFACE, scope="role:creator", query=GoalsQuery, body=ShowFundingGoalCreate,
+       response=ShowFundingGoal, status=201, idempotent=True,
+       summary="Open a goal; type show-funding starts a ticket pre-sale")
+def create_goal(call: Call) -> ShowFundingGoal:
+    return service.create_show_funding_goal(call.principal.user_id, call.body, call.client_key)
 
 
-@route("GET", "/goals/{goal_id}", surface="goals", response=Goal, summary="Read a goal's state")
-def get_goal(call: Call) -> Goal:
-    return service.load(call.params["goal_id"])
+@route("GET", "/goals/{goal_id}", surface=SURFACE, response=ShowFundingGoal,
+       summary="Read a goal: the whole goal for its owner, its public view (GoalPublic) for anyone else")
+def get_goal(call: Call) -> ShowFundingGoal | GoalPublic:
+    goal = service.load(call.params["goal_id"])
+    return goal if goal.owner == call.principal.user_id else goal.public()
 
 
-@route("DELETE", "/goals/{goal_id}", surface="goals", scope="role:creator", response=Goal,
+@route("DELETE", "/goals/{goal_id}", surface=SURFACE, scope="role:creator", response=ShowFundingGoal,
        summary="End an active goal early (the streamer starts the funded show now)")
-def end_goal(call: Call) -> Goal:
+def end_goal(call: Call) -> ShowFundingGoal:
     goal_id = call.params["goal_id"]
-    service.load_owned(goal_id, call.principal.user_id)
+    goal = service.load_owned(goal_id, call.principal.user_id)
+    if not goal.active:  # the common refusal, without queueing for the goal's claim
+        raise Conflict(f"goal {goal_id} has already ended", code="goal_ended")
     try:
         return service.deactivate(goal_id, triggerer=call.principal.client_id, redelivered=False)
     except AlreadyApplied:

@@ -1,44 +1,94 @@
-"""Goal documents, request bodies, signal payloads and task arguments (names from the seeds)."""
+"""Goal documents, request bodies, signal payloads and task arguments (names from the seeds).
+
+A goal document is one of the goal classes, told apart by `_cls` (a pydantic discriminated
+union): show-funding pre-sales now; show, trigger-exclusive, exclusive and karaoke goals join
+`Goal` with their own `conditions`, `context` and `metadata`. The rules that change a goal are
+methods without I/O (rules.py holds the ones about timing): they return the new state and the
+events to publish, and the service loads, applies and saves.
+"""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
+from shared.core.errors import Conflict
 from shared.core.registry import TaskArgs
 
 SHOW_FUNDING = "ShowFundingGoal"
-ObjectId = Field(pattern=r"^[0-9a-f]{24}$")
+REFUND_GRACE = 5  # seconds after the hesitation countdown before the refund check runs (seed 000)
+ObjectId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
+Count = Annotated[StrictInt, Field(gt=0, le=1_000_000_000)]  # strict: `true` and "10" are not counts
+
+
+class GoalAlreadyEnded(Conflict):
+    code = "goal_ended"
+
+
+class GoalActive(Conflict):
+    code = "goal_active"
+
+
+class RefundDecided(Conflict):
+    code = "refund_decided"
+
+
+# --- requests -------------------------------------------------------------------------------
 
 
 class Level(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=100)
-    target: PositiveInt = Field(le=1_000_000_000)
+    target: Count
 
 
-class ShowFundingContext(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ShowFundingTerms(BaseModel):
+    """A pre-sale's terms as the streamer sets them (seed 000's `context`)."""
 
-    perform_duration: PositiveInt = Field(le=86400, description="seconds the streamer must perform for the show to count")
-    session_id: str = ObjectId
-    hesitation_countdown: int = Field(ge=0, le=86400, description="seconds after the pre-sale ends before refunds run")
+    perform_duration: Annotated[StrictInt, Field(gt=0, le=86400)] = Field(
+        description="seconds the streamer must perform for the show to count")
+    session_id: ObjectId
+    hesitation_countdown: Annotated[StrictInt, Field(ge=0, le=86400)] = Field(
+        description="seconds after the pre-sale ends before refunds run")
     ticket_product_id: str = Field(min_length=1, max_length=200)
     ticket_product_type: str = Field(min_length=1, max_length=100)
-    discount_percentage: int = Field(default=0, ge=0, le=100)
+    discount_percentage: Annotated[StrictInt, Field(ge=0, le=100)] = 0
+
+
+class ShowFundingContext(ShowFundingTerms):
+    model_config = ConfigDict(extra="forbid")
 
 
 class ShowFundingGoalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     levels: list[Level] = Field(min_length=1, max_length=20)
-    exp: int = Field(description="Unix seconds when the pre-sale closes; must be in the future")
+    exp: StrictInt = Field(description="Unix seconds when the pre-sale closes; must be in the future")
     context: ShowFundingContext
 
 
 class GoalsQuery(BaseModel):
     type: Literal["show-funding"] = Field(description="goal type; show and exclusive arrive with their features")
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+class SessionConditions(BaseModel):
+    session_id: str
+
+
+class OwnerMetadata(BaseModel):
+    user_id: str  # the streamer who owns the goal
+
+
+class ShowFundingGoalContext(ShowFundingTerms):
+    type: Literal["show-funding"] = "show-funding"
+    show_goal_id: str | None = None  # seed: `context__show_goal_id__exists` means a show was bound
+
+
+GoalContext = Annotated[Union[ShowFundingGoalContext], Field(discriminator="type")]
 
 
 class RefundDecision(BaseModel):
@@ -50,6 +100,127 @@ class RefundDecision(BaseModel):
     decided_at: float
 
 
+class GoalBase(BaseModel):
+    """What every goal class has, and the rules every goal follows."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    active: bool
+    levels: list[Level]
+    nbf: int | None = None
+    exp: int | None = None
+    progress: int = 0
+    breakdown: dict[str, int] = Field(default_factory=dict)
+    triggerer: str | None = None
+    created_at: float
+    ended_at: float | None = None
+
+    @property
+    def target_met(self) -> bool:
+        return bool(self.levels) and self.progress >= self.levels[0].target
+
+    def early_by(self, now: float) -> float:
+        """Seconds until `exp` for an active goal (how early a deactivate_goal task arrived)."""
+        return max(0.0, self.exp - now) if self.active and self.exp is not None else 0.0
+
+    def end(self, now: float, triggerer: str | None):
+        """Seed `deactivate_goal`: active -> false, exp -> min(exp, now). Returns (goal, GoalEnded)."""
+        if not self.active:
+            raise GoalAlreadyEnded(f"goal {self.id} has already ended")
+        ended = self.model_copy(update={
+            "active": False, "exp": min(self.exp, int(now)) if self.exp is not None else int(now),
+            "triggerer": triggerer, "ended_at": now,
+        })
+        return ended, ended.ended_event()
+
+
+class ShowFundingGoal(GoalBase):
+    """A ticket pre-sale (seed 000): its tickets are held in escrow `show_funding:{id}` until
+    the show happens, or refunded when it does not."""
+
+    cls: Literal["ShowFundingGoal"] = Field(SHOW_FUNDING, alias="_cls")
+    conditions: SessionConditions
+    context: ShowFundingGoalContext
+    metadata: OwnerMetadata
+    refund: RefundDecision | None = None
+    refund_due_at: float | None = None  # set when it ends: when the refund check runs
+
+    @property
+    def owner(self) -> str:
+        return self.metadata.user_id
+
+    @property
+    def session_id(self) -> str:
+        return self.conditions.session_id
+
+    @property
+    def escrow_id(self) -> str:
+        return f"show_funding:{self.id}"
+
+    def end(self, now: float, triggerer: str | None):
+        ended, _ = super().end(now, triggerer)
+        ended.refund_due_at = ended.exp + ended.context.hesitation_countdown + REFUND_GRACE
+        return ended, ended.ended_event()
+
+    def decide_refund(self, show_goal: str | None, now: float):
+        """Seed `check_funding_goal_refundable`: keep the escrow when the target was met or a show
+        goal was bound to the pre-sale, refund it otherwise. Returns (goal, decision)."""
+        if self.refund:
+            raise RefundDecided(f"refund of goal {self.id} already decided")
+        if self.active:
+            raise GoalActive(f"goal {self.id} is still active")
+        show_goal = self.context.show_goal_id or show_goal
+        if self.target_met:  # 募票成功: the pre-sale reached its target, the escrow pays for the show
+            decision, reason = "keep", "the pre-sale reached its target"
+        elif show_goal:
+            decision, reason = "keep", f"show goal {show_goal} is bound"
+        else:
+            decision, reason = "refund", "no show goal was bound to the pre-sale"
+        refund = RefundDecision(decision=decision, reason=reason, escrow_id=self.escrow_id, decided_at=now)
+        return self.model_copy(update={"refund": refund}), refund
+
+    def created_event(self) -> GoalCreated:
+        return GoalCreated(goal_id=self.id, cls=self.cls, active=self.active, conditions=self.conditions,
+                           context=self.context, levels=self.levels, nbf=self.nbf, exp=self.exp, metadata=self.metadata)
+
+    def ended_event(self) -> GoalEnded:
+        return GoalEnded(goal_id=self.id, cls=self.cls, active=self.active, progress=self.progress,
+                         levels=self.levels, conditions=self.conditions, context=self.context, exp=self.exp,
+                         triggerer=self.triggerer, metadata=self.metadata)
+
+    def notice(self, streamer_id: str) -> GoalNotice:
+        return GoalNotice(goal_id=self.id, cls=self.cls, type=self.context.type, session_id=self.session_id,
+                          streamer_id=streamer_id, active=self.active, progress=self.progress,
+                          target=self.levels[0].target, exp=self.exp, triggerer=self.triggerer)
+
+    def public(self) -> GoalPublic:
+        return GoalPublic.model_validate(self.model_dump(by_alias=True))
+
+
+Goal = Annotated[Union[ShowFundingGoal], Field(discriminator="cls")]
+GOAL = TypeAdapter(Goal)
+
+
+class GoalPublic(BaseModel):
+    """A goal as anyone but its owner sees it: no triggering client, buyers or escrow."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    cls: str = Field(alias="_cls")
+    active: bool
+    conditions: SessionConditions
+    levels: list[Level]
+    nbf: int | None = None
+    exp: int | None = None
+    progress: int = 0
+    context: GoalContext
+
+
+# --- signal payloads and Pusher events -------------------------------------------------------
+
+
 class GoalFields(BaseModel):
     """The fields every goal signal carries (the seeds' signal args)."""
 
@@ -57,36 +228,8 @@ class GoalFields(BaseModel):
 
     goal_id: str
     cls: str = Field(alias="_cls")
-    conditions: dict
-    context: dict
-
-
-class Goal(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    id: str
-    cls: str = Field(alias="_cls")
-    active: bool
-    conditions: dict
-    levels: list[Level]
-    nbf: int | None = None
-    exp: int | None = None
-    context: dict
-    metadata: dict
-    progress: int = 0
-    breakdown: dict[str, int] = Field(default_factory=dict)
-    triggerer: str | None = None
-    created_at: float
-    ended_at: float | None = None
-    refund: RefundDecision | None = None
-
-    @property
-    def owner(self) -> str:
-        return self.metadata["user_id"]
-
-    @property
-    def target_met(self) -> bool:
-        return bool(self.levels) and self.progress >= self.levels[0].target
+    conditions: SessionConditions
+    context: GoalContext
 
 
 class GoalCreated(GoalFields):
@@ -94,7 +237,7 @@ class GoalCreated(GoalFields):
     levels: list[Level]
     nbf: int | None
     exp: int | None
-    metadata: dict
+    metadata: OwnerMetadata
 
 
 class GoalAdded(GoalFields):
@@ -108,11 +251,32 @@ class GoalEnded(GoalFields):
     levels: list[Level]
     exp: int | None
     triggerer: str | None
-    metadata: dict
+    metadata: OwnerMetadata
+
+
+class GoalNotice(BaseModel):
+    """`goal.added` / `goal.ended` on the streamer's channels: small by design (Pusher takes at
+    most 10 KB), the ids and the few fields a client shows; it fetches the rest."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    goal_id: str
+    cls: str = Field(alias="_cls")
+    type: str
+    session_id: str
+    streamer_id: str
+    active: bool
+    progress: int
+    target: int
+    exp: int | None
+    triggerer: str | None
+
+
+# --- task arguments ---------------------------------------------------------------------------
 
 
 class DeactivateGoalArgs(TaskArgs):
-    goal_id: str = ObjectId
+    goal_id: ObjectId
     reason: Literal["expired", "session_ended"] = "expired"
     round: int = Field(default=0, ge=0, description="bumped when a task that came early reschedules itself")
 
@@ -121,7 +285,8 @@ class DeactivateGoalArgs(TaskArgs):
 
 
 class GoalIdArgs(TaskArgs):
-    goal_id: str = ObjectId
+    goal_id: ObjectId
+    round: int = Field(default=0, ge=0, description="bumped when a task that came early reschedules itself")
 
     def task_key(self) -> str:
-        return self.goal_id
+        return self.goal_id if self.round == 0 else f"{self.goal_id}-{self.round}"

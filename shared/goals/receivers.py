@@ -1,12 +1,19 @@
-"""Receivers of the goal signals (seeds 000 and 002). Each runs as one idempotent step per event:
-`body(txn, fx, event)` reads and writes through `txn` and records side effects on `fx`."""
+"""Receivers of the goal and session signals (seeds 000 and 002). Each runs as one idempotent step
+per event: `body(txn, fx, event)` reads and writes through `txn` and records effects on `fx`.
+
+A message only says which goal to look at: receivers act on the goal as stored, and refuse
+(without leaving a marker, so the real event still counts) one whose state contradicts it.
+"""
 from __future__ import annotations
 
-from shared.analytics import AnalyticsEvent
+import logging
+
+from shared.analytics import TRACK, AnalyticsEvent
 from shared.core import clock
 from shared.core.config import settings
-from shared.core.errors import AlreadyApplied
-from shared.core.registry import REGISTRY
+from shared.core.errors import AlreadyApplied, AppError, Conflict
+from shared.core.options import FunctionOptions
+from shared.core.registry import REGISTRY, Signal
 from shared.goals import service
 from shared.goals.models import (
     SHOW_FUNDING,
@@ -15,97 +22,124 @@ from shared.goals.models import (
     GoalCreated,
     GoalEnded,
     GoalIdArgs,
+    ShowFundingGoal,
 )
+from shared.goals.signals import GOAL_ADDED, GOAL_CREATED, GOAL_ENDED
+from shared.goals.tasks import CHECK_FUNDING_GOAL_REFUNDABLE, DEACTIVATE_GOAL
 from shared.livestream import sessions
-from shared.livestream.models import ShowGoalPair
+from shared.livestream.models import SessionEnded
+from shared.livestream.signals import SESSION_ENDED
+from shared.maintenance import TICK
 from shared.realtime.pusher import stream_channels
 
+log = logging.getLogger(__name__)
 receiver = REGISTRY.receiver
+SCHEDULES = FunctionOptions(secrets=("TASK_SECRET",))  # receivers that schedule tasks sign them
+NOTIFIES = FunctionOptions(secrets=("PUSHER_SECRET",))
 
 
 def is_show_funding(event) -> bool:
     return event.cls == SHOW_FUNDING
 
 
-@receiver("goal.created", applies=is_show_funding)
+def on_session(event) -> str:
+    return f"session:{event.conditions.session_id}"
+
+
+def on_goal(event) -> str:
+    return f"goal:{event.goal_id}"
+
+
+def ended_goal(goal_id: str, txn) -> ShowFundingGoal:
+    goal = service.load(goal_id, txn)
+    if goal.active:  # goal.ended is only published after the goal ended: this one is not real
+        raise Conflict(f"goal {goal_id} has not ended", code="goal_active")
+    return goal
+
+
+@receiver(GOAL_CREATED, applies=is_show_funding, claim=on_session)
 def bind_show_goals_to_session(txn, fx, event: GoalCreated) -> None:
-    session = sessions.load(event.conditions["session_id"], txn)
     goal = service.load(event.goal_id, txn)
-    if session.pair_for(event.goal_id):
-        return
     # Pub/Sub does not keep order: the goal may have ended before this delivery arrived, and then
     # set_embedded_goal_ended found no pair to stamp
-    pair = ShowGoalPair(funding_goal=event.goal_id, funding_ended=None if goal.active else goal.ended_at)
-    pairs = [*session.show_goal_pairs, pair]
-    txn.update(sessions.session_ref(session.id), {"show_goal_pairs": [p.model_dump() for p in pairs]})
-    if not goal.active:
+    session = sessions.bind_funding_goal(txn, goal.session_id, goal.id, None if goal.active else goal.ended_at)
+    if session is None or not goal.active:
         return  # clients were told goal.ended already: a late goal.added would confuse them
-    fx.publish("goal.added", GoalAdded(
-        goal_id=event.goal_id, cls=event.cls, conditions=event.conditions, context=event.context,
-        session_id=session.id, streamer_id=session.user_id,
-    ))
+    fx.publish(GOAL_ADDED, GoalAdded(goal_id=goal.id, cls=goal.cls, conditions=goal.conditions, context=goal.context,
+                                     session_id=session.id, streamer_id=session.user_id))
 
 
-@receiver("goal.created", applies=lambda event: event.exp is not None)
+@receiver(GOAL_CREATED, applies=lambda event: event.exp is not None, options=SCHEDULES)
 def schedule_lifecycle_tasks(txn, fx, event: GoalCreated) -> None:
-    fx.schedule("deactivate_goal", DeactivateGoalArgs(goal_id=event.goal_id), at=event.exp)
-
-
-@receiver("goal.created")
-@receiver("goal.ended")
-def track_goals(txn, fx, event: GoalCreated | GoalEnded) -> None:
-    sender = "goal.created" if isinstance(event, GoalCreated) else "goal.ended"
-    fx.publish("analytics.track", AnalyticsEvent(
-        event_id=f"{sender}:{event.goal_id}", event=sender, subject_id=event.goal_id, at=clock.now(),
-        properties=event.model_dump(mode="json", by_alias=True),
-    ))
-
-
-@receiver("goal.added")
-def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
-    fx.notify(stream_channels(event.streamer_id), "goal.added", event)
-
-
-@receiver("goal.ended", applies=is_show_funding)
-def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
-    session = sessions.load(event.conditions["session_id"], txn)
-    pair = session.pair_for(event.goal_id)
-    if pair is None or pair.funding_ended is not None:
-        return
-    pair.funding_ended = clock.now()
-    txn.update(sessions.session_ref(session.id), {"show_goal_pairs": [p.model_dump() for p in session.show_goal_pairs]})
-
-
-@receiver("goal.ended")
-def notify_goal_ended(txn, fx, event: GoalEnded) -> None:
-    fx.notify(stream_channels(event.metadata["user_id"]), "goal.ended", event)
-
-
-@receiver("goal.ended", applies=is_show_funding)
-def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
     goal = service.load(event.goal_id, txn)
+    if goal.active and goal.exp is not None:
+        fx.schedule(DEACTIVATE_GOAL, DeactivateGoalArgs(goal_id=goal.id), at=goal.exp)
+
+
+def _tracker(signal: Signal, ended: bool):
+    def track_goals(txn, fx, event) -> None:
+        goal = ended_goal(event.goal_id, txn) if ended else service.load(event.goal_id, txn)
+        fx.publish(TRACK, AnalyticsEvent(
+            event_id=f"{signal.sender}:{goal.id}", event=signal.sender, subject_id=goal.id, at=clock.now(),
+            properties=(goal.ended_event() if ended else goal.created_event()).model_dump(mode="json", by_alias=True),
+        ))
+
+    return receiver(signal)(track_goals)
+
+
+_tracker(GOAL_CREATED, ended=False)
+_tracker(GOAL_ENDED, ended=True)
+
+
+@receiver(GOAL_ADDED, options=NOTIFIES)
+def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
+    goal = service.load(event.goal_id, txn)
+    if (goal.session_id, goal.owner) != (event.session_id, event.streamer_id):
+        raise Conflict(f"goal {goal.id} is not in session {event.session_id}", code="goal_not_in_session")
+    fx.notify(stream_channels(goal.owner), "goal.added", goal.notice(goal.owner))
+
+
+@receiver(GOAL_ENDED, applies=is_show_funding, claim=on_session)
+def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
+    goal = ended_goal(event.goal_id, txn)
+    sessions.stamp_funding_ended(txn, goal.session_id, goal.id, clock.now())
+
+
+@receiver(GOAL_ENDED, options=NOTIFIES)
+def notify_goal_ended(txn, fx, event: GoalEnded) -> None:
+    goal = ended_goal(event.goal_id, txn)
+    fx.notify(stream_channels(goal.owner), "goal.ended", goal.notice(goal.owner))
+
+
+@receiver(GOAL_ENDED, applies=is_show_funding, claim=on_goal, options=SCHEDULES)
+def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
+    goal = ended_goal(event.goal_id, txn)
     if goal.refund:
         return
     if goal.target_met:  # 募票成功: the pre-sale reached its target, the escrow is kept for the show
-        service.record_refund_decision(txn, goal, "keep", "the pre-sale reached its target")
+        service.keep_funded_escrow(txn, goal)
         return
-    fx.schedule("check_funding_goal_refundable", GoalIdArgs(goal_id=goal.id), at=service.refund_check_due(goal))
+    fx.schedule(CHECK_FUNDING_GOAL_REFUNDABLE, GoalIdArgs(goal_id=goal.id), at=goal.refund_due_at)
 
 
-@receiver("maintenance.tick", step=False)
+@receiver(SESSION_ENDED, step=False)
+def end_session_goals(event: SessionEnded) -> dict:
+    """Goals still active in a session that ended end now (each its own idempotent step)."""
+    ended = 0
+    for goal_id in service.active_goal_ids(event.session_id):
+        ended += _quietly(service.deactivate, goal_id)
+    return {"ended": ended}
+
+
+@receiver(TICK, step=False)
 def reconcile_goals(tick) -> dict:
     """Make good what a lost delivery left undone: a goal still active past its exp (its
     deactivate_goal task was dropped), a pre-sale with no refund decision past its check time
     (trigger_show_escrow_refund or the check was dead-lettered). Both go through the same
     idempotent steps as the normal path, after the normal path had `sweep_after` s to act."""
     late = clock.now() - settings().sweep_after
-    ended = decided = 0
-    for goal in service.active_goals():
-        if goal.exp is not None and goal.exp < late:
-            ended += _quietly(service.deactivate, goal.id)
-    for goal in service.awaiting_refund_decision():
-        if service.refund_check_due(goal) < late:
-            decided += _quietly(service.decide_funding_refund, goal.id)
+    ended = sum(_quietly(service.deactivate, goal.id) for goal in service.overdue_active_goals(late))
+    decided = sum(_quietly(service.decide_funding_refund, goal.id) for goal in service.overdue_refund_checks(late))
     return {"ended": ended, "decided": decided}
 
 
@@ -114,4 +148,9 @@ def _quietly(step, goal_id: str) -> int:
         step(goal_id)
         return 1
     except AlreadyApplied:  # the normal path got there first
+        return 0
+    except AppError as exc:
+        if exc.retryable:
+            raise
+        log.info("%s of goal %s: %s", step.__name__, goal_id, exc.message)
         return 0

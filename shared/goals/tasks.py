@@ -1,36 +1,46 @@
-"""Cloud Tasks handlers of the goals feature. Each re-checks state before acting."""
+"""Cloud Tasks of the goals feature. Each handler re-checks the goal's state before acting."""
 from __future__ import annotations
 
 import time
 
 from shared.core import clock, tasks
-from shared.core.errors import NotFound
+from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY
 from shared.goals import service
 from shared.goals.models import DeactivateGoalArgs, GoalIdArgs
+from shared.goals.rules import arrival
 
-task = REGISTRY.task
-EARLY_TOLERANCE = 2  # seconds a task may arrive before exp and still end the goal on time
+REGISTRY.queue("goal-lifecycle", QueueOptions(max_dispatches_per_second=50, max_concurrent_dispatches=50))
+DEACTIVATE_GOAL = REGISTRY.task("deactivate_goal", queue="goal-lifecycle", args=DeactivateGoalArgs)
+CHECK_FUNDING_GOAL_REFUNDABLE = REGISTRY.task("check_funding_goal_refundable", queue="goal-lifecycle", args=GoalIdArgs)
 
 
-@task("deactivate_goal", queue="goal-lifecycle", args=DeactivateGoalArgs)
-def deactivate_goal(args: DeactivateGoalArgs) -> str:
-    try:
-        goal = service.load(args.goal_id)
-    except NotFound:
-        return "goal not found"
-    early = (goal.exp - clock.now()) if goal.active and args.reason == "expired" and goal.exp else 0
-    if early > EARLY_TOLERANCE:
-        # arrived early (schedules are capped at 29 days ahead): come back at exp
-        again = args.model_copy(update={"round": args.round + 1})  # a new name: the old one is taken
-        tasks.schedule("deactivate_goal", again.model_dump(), at=goal.exp)
+def _arrive(task, args, due: float | None) -> str | None:
+    """Wait for or reschedule a task that came early; None when it should run now."""
+    timing = arrival(due, clock.now())
+    if timing.action == "reschedule":  # a new round: the old task name is taken
+        tasks.schedule(task, args.model_copy(update={"round": args.round + 1}), at=timing.at)
         return "rescheduled"
-    if early > 0:
-        time.sleep(early)  # close enough: wait here rather than a round trip through the queue
-    service.deactivate(args.goal_id)  # on a repeat: AlreadyApplied, answered by delivery.run_task
+    if timing.action == "wait":  # close enough: wait here rather than a round trip through the queue
+        time.sleep(timing.seconds)
+    return None
+
+
+@DEACTIVATE_GOAL.handles
+def deactivate_goal(args: DeactivateGoalArgs) -> str:
+    goal = service.load(args.goal_id)  # gone: a NotFound, which is not retried
+    due = goal.exp if goal.active and args.reason == "expired" else None
+    early = _arrive(DEACTIVATE_GOAL, args, due)
+    if early:
+        return early
+    service.deactivate(args.goal_id)  # ended already: a repeat or a conflict, neither retried
     return "ended"
 
 
-@task("check_funding_goal_refundable", queue="goal-lifecycle", args=GoalIdArgs)
+@CHECK_FUNDING_GOAL_REFUNDABLE.handles
 def check_funding_goal_refundable(args: GoalIdArgs) -> str:
+    goal = service.load(args.goal_id)
+    early = _arrive(CHECK_FUNDING_GOAL_REFUNDABLE, args, None if goal.refund else goal.refund_due_at)
+    if early:
+        return early
     return service.decide_funding_refund(args.goal_id).decision

@@ -1,17 +1,35 @@
-"""Starting, reading and ending sessions. One active session per streamer, kept by `streamers/{id}`."""
+"""Starting, reading and ending sessions. One active session per streamer, kept by `streamers/{id}`.
+
+Only this feature writes sessions. Other features change what they keep on a session through
+the named functions at the end (goals open and close, pre-sales bind to the session's pairs)
+and hear of its end through the `session.ended` signal.
+"""
 from __future__ import annotations
 
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound
-from shared.core.firestore import db, run_transaction, where
-from shared.livestream.models import Session, Statuses
+from shared.core.firestore import array_remove, array_union, changes, db
+from shared.livestream.models import Session, SessionEnded, ShowGoalPair, Statuses
+from shared.livestream.signals import SESSION_ENDED
 
 SESSIONS = "sessions"
 STREAMERS = "streamers"
 
 
+class SessionAlreadyActive(Conflict):
+    code = "session_already_active"
+
+
+class SessionNotActive(Conflict):
+    code = "session_not_active"
+
+
 def session_ref(session_id: str):
     return db().collection(SESSIONS).document(session_id)
+
+
+def _streamer_ref(user_id: str):
+    return db().collection(STREAMERS).document(user_id)
 
 
 def load(session_id: str, txn=None) -> Session:
@@ -26,46 +44,86 @@ def load_owned(session_id: str, user_id: str, txn=None) -> Session:
     return session
 
 
-def save(txn, session: Session) -> None:
-    txn.set(session_ref(session.id), session.model_dump(mode="json", exclude={"id"}), merge=True)
+def _active_session_of(user_id: str, txn=None) -> None:
+    snap = _streamer_ref(user_id).get(transaction=txn)
+    active_id = snap.get("active_session_id") if snap.exists else None
+    if active_id:
+        raise SessionAlreadyActive("you already have an active session", details={"session_id": active_id})
 
 
-def start(user_id: str, title: str | None) -> Session:
-    lock = db().collection(STREAMERS).document(user_id)
+def start(user_id: str, title: str | None, client_key: steps.ClientKey | None = None) -> Session:
+    _active_session_of(user_id)  # the common refusal, without queueing for the claim
+    session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True, statuses=Statuses(created=clock.now()))
 
-    def attempt(txn):
-        current = lock.get(transaction=txn)
-        active_id = current.get("active_session_id") if current.exists else None
-        if active_id:
-            raise Conflict("you already have an active session", code="session_already_active",
-                           details={"session_id": active_id})
-        session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True,
-                          statuses=Statuses(created=clock.now()))
-        save(txn, session)
-        txn.set(lock, {"active_session_id": session.id}, merge=True)
+    def body(txn, fx: steps.Effects) -> Session:
+        _active_session_of(user_id, txn)
+        txn.create(session_ref(session.id), firestore.document(session))
+        txn.set(_streamer_ref(user_id), {"active_session_id": session.id}, merge=True)
         return session
 
-    return run_transaction(attempt)
+    return steps.run(f"start_session:{session.id}", body, redelivered=False, claim=f"streamer:{user_id}",
+                     client_key=client_key)
 
 
 def end(user_id: str, session_id: str) -> tuple[Session, list[str]]:
-    """End the session and, through `deactivate_goal` tasks due now, every goal still active in it."""
+    """End the session; the goals still open in it are ended by the goals feature on `session.ended`."""
     load_owned(session_id, user_id)  # 404 for anyone else before any state is looked at
 
     def body(txn, fx: steps.Effects):
         session = load(session_id, txn)
         if not session.active:
-            raise AlreadyApplied("session already ended")
-        goals = [snap.id for snap in where("goals", conditions__session_id=session_id, active=True).stream(transaction=txn)]
-        session.active = False
-        session.statuses.ended = clock.now()
-        save(txn, session)
-        txn.set(db().collection(STREAMERS).document(user_id), {"active_session_id": None}, merge=True)
-        for goal_id in goals:
-            fx.schedule("deactivate_goal", {"goal_id": goal_id, "reason": "session_ended"}, at=clock.now())
-        return session, goals
+            raise Conflict(f"session {session_id} has already ended", code="session_ended")
+        now = clock.now()
+        ended = session.model_copy(update={"active": False, "statuses": Statuses(created=session.statuses.created, ended=now)})
+        txn.update(session_ref(session_id), changes(session, ended))
+        txn.set(_streamer_ref(user_id), {"active_session_id": None}, merge=True)
+        fx.publish(SESSION_ENDED, SessionEnded(session_id=session_id, streamer_id=user_id, ended_at=now))
+        return ended, list(session.open_goals)
 
     try:
-        return steps.run(f"end_session:{session_id}", body, redelivered=False)
+        return steps.run(f"end_session:{session_id}", body, redelivered=False, claim=f"session:{session_id}")
     except AlreadyApplied:
         raise Conflict(f"session {session_id} has already ended", code="session_ended") from None
+
+
+# --- what other features ask of a session (inside their own steps) ---------------------------
+
+
+def require_active(session: Session) -> None:
+    if not session.active:
+        raise SessionNotActive(f"session {session.id} has ended")
+
+
+def goal_opened(txn, session_id: str, goal_id: str) -> None:
+    txn.update(session_ref(session_id), {"open_goals": array_union([goal_id])})
+
+
+def goal_closed(txn, session_id: str, goal_id: str) -> None:
+    txn.update(session_ref(session_id), {"open_goals": array_remove([goal_id])})
+
+
+def bind_funding_goal(txn, session_id: str, goal_id: str, funding_ended: float | None) -> Session | None:
+    """Seed `bind_show_goals_to_session`: add the pre-sale's pair. The session it was bound to, or
+    None when it was bound already (a transaction reads nothing after it writes: ask here)."""
+    session = load(session_id, txn)
+    if session.pair_for(goal_id):
+        return None
+    pairs = [*session.show_goal_pairs, ShowGoalPair(funding_goal=goal_id, funding_ended=funding_ended)]
+    txn.update(session_ref(session_id), {"show_goal_pairs": [p.model_dump() for p in pairs]})
+    return session
+
+
+def stamp_funding_ended(txn, session_id: str, goal_id: str, at: float) -> bool:
+    """Seed `set_embedded_goal_ended`: stamp the pair's `funding_ended`; False when there is nothing to stamp."""
+    session = load(session_id, txn)
+    pair = session.pair_for(goal_id)
+    if pair is None or pair.funding_ended is not None:
+        return False
+    pair.funding_ended = at
+    txn.update(session_ref(session_id), {"show_goal_pairs": [p.model_dump() for p in session.show_goal_pairs]})
+    return True
+
+
+def show_goal_of(session_id: str, funding_goal: str, txn=None) -> str | None:
+    pair = load(session_id, txn).pair_for(funding_goal)
+    return pair.show_goal if pair else None

@@ -4,14 +4,19 @@
     /tasks/{task}          the task handler (Cloud Tasks emulator target)
     anything else          the HTTP function whose surface owns the path (as the API gateway would)
 
-Messages reach receivers only through the emulators, never as in-process calls.
+Messages reach receivers only through the emulators, never as in-process calls. Pushes must carry
+the stack's PUSH_TOKEN (provisioning puts it in every push endpoint's URL): in the cloud OIDC and
+Cloud Run's invoker IAM keep strangers away from receivers, here the token does.
 """
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import logging
+import os
 import pathlib
+from urllib.parse import parse_qs
 
 from functions_framework import create_app
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -51,15 +56,29 @@ class Host:
         }
         self.tasks = create_app("task_handler", str(FUNCTIONS / "tasks.py"), "http")
         self.surfaces = {s: create_app(f"{s}_api", str(FUNCTIONS / "api.py"), "http") for s in registry.surfaces}
+        self.push_token = os.environ.get("PUSH_TOKEN", "")
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         parts = path.strip("/").split("/")
         if parts[0] == "receivers" and len(parts) == 2 and parts[1] in self.receivers:
+            if not self._pushed(environ):
+                return _refuse(start_response)
             return self.receivers[parts[1]](environ, start_response)
         if parts[0] == "tasks":
             return self.tasks(environ, start_response)
         return self.surfaces[surface_for(path) or "meta"](environ, start_response)  # meta answers a JSON 404
+
+
+    def _pushed(self, environ) -> bool:
+        given = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        return hmac.compare_digest(given.encode(), self.push_token.encode())
+
+
+def _refuse(start_response):
+    body = json.dumps({"error": {"code": "forbidden", "message": "not a push from this stack", "details": None}})
+    start_response("403 FORBIDDEN", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body.encode()]
 
 
 def main() -> None:

@@ -1,13 +1,16 @@
 """Creates topics, subscriptions, queues and buckets in the emulators from the registry.
 
 Each receiver gets its own push subscription to the local host, with the dead-letter policy
-the cloud uses; a topic nobody receives (analytics, storage events for now) gets a pull
-subscription `{topic}--sink` that keeps its messages for inspection.
+its options declare; a topic nobody receives (analytics, storage events for now) gets a
+pull subscription `{topic}--sink` that keeps its messages for inspection. Push endpoints carry
+the stack's PUSH_TOKEN, which the host checks: in the cloud, OIDC and Cloud Run's invoker IAM
+keep strangers from pushing to receivers; locally, the token does.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from shared import app
 from shared.core import signals, tasks
@@ -15,11 +18,15 @@ from shared.core.config import settings
 
 log = logging.getLogger(__name__)
 DEAD_LETTERS = "dead-letters"
-MAX_DELIVERY_ATTEMPTS = 10  # as in infra/terraform (var.max_delivery_attempts)
 
 
 def subscription_path(name: str) -> str:
     return f"projects/{settings().project}/subscriptions/{name}"
+
+
+def push_endpoint(receivers_url: str, function: str) -> str:
+    token = os.environ.get("PUSH_TOKEN", "")
+    return f"{receivers_url.rstrip('/')}/{function}" + (f"?token={token}" if token else "")
 
 
 def provision(receivers_url: str) -> dict[str, int]:
@@ -40,14 +47,17 @@ def provision(receivers_url: str) -> dict[str, int]:
     for topic in [*registry.topics, DEAD_LETTERS]:
         ensure("topics", publisher.create_topic, name=signals.topic_path(topic))
     for function, receiver in registry.receivers.items():
+        retry = receiver.options.retry
         ensure("subscriptions", subscriber.create_subscription,
                name=subscription_path(function),
-               topic=signals.topic_path(registry.signals[receiver.signal].topic),
-               push_config={"push_endpoint": f"{receivers_url.rstrip('/')}/{function}"},
-               ack_deadline_seconds=60,
+               topic=signals.topic_path(receiver.source.topic),
+               push_config={"push_endpoint": push_endpoint(receivers_url, function)},
+               ack_deadline_seconds=receiver.options.timeout,
+               # no retry_policy: locally a failed push comes back within a second, which keeps
+               # the stack quick; the cloud's backoff (terraform) only spaces the same retries out
                dead_letter_policy={"dead_letter_topic": signals.topic_path(DEAD_LETTERS),
-                                   "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS})
-    received = {registry.signals[r.signal].topic for r in registry.receivers.values()}
+                                   "max_delivery_attempts": retry.max_attempts})
+    received = {r.source.topic for r in registry.receivers.values()}
     for topic in [t for t in registry.topics if t not in received] + [DEAD_LETTERS]:
         ensure("subscriptions", subscriber.create_subscription,
                name=subscription_path(f"{topic}--sink"), topic=signals.topic_path(topic))
@@ -67,11 +77,25 @@ def provision(receivers_url: str) -> dict[str, int]:
     return counts
 
 
+def storage_topic() -> str:
+    """The topic bucket notifications go to (the storage emulator takes one for all buckets)."""
+    topics = {b.notify.topic for b in app.load().buckets.values() if b.notify}
+    if len(topics) != 1:
+        raise SystemExit(f"the storage emulator publishes to one topic; the registry names {sorted(topics)}")
+    return topics.pop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--receivers-url", required=True, help="base URL of the host's /receivers mount")
+    parser.add_argument("--receivers-url", help="base URL of the host's /receivers mount")
+    parser.add_argument("--storage-topic", action="store_true", help="print the bucket notifications' topic")
     args = parser.parse_args()
-    print("provisioned", provision(args.receivers_url))
+    if args.storage_topic:
+        print(storage_topic())
+    elif args.receivers_url:
+        print("provisioned", provision(args.receivers_url))
+    else:
+        parser.error("give --receivers-url or --storage-topic")
 
 
 if __name__ == "__main__":

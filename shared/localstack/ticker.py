@@ -13,9 +13,11 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=60.0, help="seconds between ticks")
     args = parser.parse_args()
     app.load()
+    from shared.maintenance import TICK, Tick
+
     while True:
         try:
-            signals.publish("maintenance.tick", {})
+            signals.publish(TICK, Tick())
             print("tick published", flush=True)
         except Exception as exc:  # keep ticking through an emulator hiccup, as Cloud Scheduler would
             print(f"tick failed: {exc!r}", flush=True)

@@ -6,24 +6,26 @@ import time
 
 import pytest
 
-from shared.core import ids
+from shared.core import firestore, ids
 from shared.goals import service
-from shared.goals.models import SHOW_FUNDING, Goal, Level
+from shared.goals.models import REFUND_GRACE, Level, ShowFundingGoal
 from tests.support import start_session, wait_until
 
 pytestmark = pytest.mark.stack
 
 
-def stranded_goal(session_id: str, streamer_id: str, *, active: bool, progress: int = 0) -> Goal:
+def stranded_goal(session_id: str, streamer_id: str, *, active: bool, progress: int = 0) -> ShowFundingGoal:
     """A goal as a dead-lettered task or receiver leaves it: past exp, nothing scheduled for it."""
     now = time.time()
-    goal = Goal(
-        id=ids.new_id(), cls=SHOW_FUNDING, active=active, conditions={"session_id": session_id},
+    goal = ShowFundingGoal(
+        id=ids.new_id(), active=active, conditions={"session_id": session_id},
         levels=[Level(title="Test", target=10)], exp=int(now) - 60, progress=progress,
-        context={"type": "show-funding", "session_id": session_id, "hesitation_countdown": 0},
+        context={"type": "show-funding", "session_id": session_id, "hesitation_countdown": 0, "perform_duration": 60,
+                 "ticket_product_id": "livestream-show-ticket_134", "ticket_product_type": "earlybird"},
         metadata={"user_id": streamer_id}, created_at=now - 120, ended_at=None if active else now - 60,
+        refund_due_at=None if active else int(now) - 60 + REFUND_GRACE,
     )
-    service.goal_ref(goal.id).set(service.document(goal))
+    service.goal_ref(goal.id).set(firestore.document(goal))
     return goal
 
 

@@ -72,7 +72,9 @@ def test_pre_sale_that_expires_unfunded_is_refunded(api, streamer, pusher_socket
                          what="refund decision")
     assert decided["decision"] == "refund" and decided["escrow_id"] == f"show_funding:{goal['id']}"
     assert decided["decided_at"] >= stored["exp"] + 1 + 5 - 1
-    check = marker(f"check_funding_goal_refundable:{goal['id']}")  # one marker: the check applied once
+    # one marker: the check applied once (its effects are stamped just after the decision commits)
+    check = wait_until(lambda: marker(f"check_funding_goal_refundable:{goal['id']}").get("flushed_at") and
+                       marker(f"check_funding_goal_refundable:{goal['id']}"), what="the check's marker")
     assert check["flushed_at"] is not None and check["applied_at"] <= decided["decided_at"] + 1
 
     # track_goals published both goal events to the analytics topic, once each
@@ -131,7 +133,7 @@ def test_goal_ended_and_deactivate_task_delivered_twice_change_nothing_more(api,
     before_session = api.call("GET", f"/sessions/{session['id']}", streamer).json()
 
     # Pub/Sub redelivers goal.ended: the same payload and event id through the emulator again
-    signals.publish("goal.ended", service.ended_event(service.load(goal["id"])).model_dump(mode="json", by_alias=True))
+    signals.publish("goal.ended", service.load(goal["id"]).ended_event().model_dump(mode="json", by_alias=True))
     wait_until(lambda: marker(notify_key).get("repeats", 0) >= 1 and marker(embed_key).get("repeats", 0) >= 1,
                what="the repeat delivery to reach the receivers")
     # Cloud Tasks redelivers deactivate_goal (the emulator does not de-duplicate names)

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from shared.analytics import TRACK, AnalyticsEvent
 from shared.core import ids, signals, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Conflict
@@ -50,7 +51,7 @@ def analytics_inbox(stack):
 
 
 def track(fx, event_id: str) -> None:
-    fx.publish("analytics.track", {"event_id": event_id, "event": "test", "subject_id": event_id, "at": 0, "properties": {}})
+    fx.publish(TRACK, AnalyticsEvent(event_id=event_id, event="test", subject_id=event_id, at=0, properties={}))
 
 
 def body_writing(doc_id: str, event_id: str):

@@ -3,131 +3,37 @@
 The registry is the one declaration of functions, topics, queues and buckets; the terraform
 module only iterates over the variables generated from it. These tests check both ends: the
 generated tfvars file matches the registry, and the module consumes every generated variable
-with `for_each` instead of a hand-kept list.
+with `for_each` instead of a hand-kept list, each function's, queue's and bucket's options included.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
-import pathlib
 import re
-import shutil
-import subprocess
-import sys
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-TF_DIR = ROOT / "infra" / "terraform"
-TFVARS = TF_DIR / "registry.auto.tfvars.json"
-
-try:
-    from shared import app
-except ImportError:  # run without a conftest putting the repo root on sys.path
-    sys.path.insert(0, str(ROOT))
-    from shared import app
-from shared.core import generate
-from shared.core.registry import kebab
-
-# python-hcl2 8.x keeps the quotes of strings unless told otherwise, and marks blocks with
-# `__is_block__` (which tells a block from an object-valued attribute).
-HCL_OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False, explicit_blocks=True)
-BLOCK = "__is_block__"
-
-REGISTRY_VARIABLES = {"http_functions", "receivers", "topics", "queues", "buckets"}
-TASK_HANDLER = "task-handler"
-
-
-# --- loading ---------------------------------------------------------------------------------
-
-
-def _tf_files() -> list[pathlib.Path]:
-    return sorted(p for p in TF_DIR.rglob("*.tf") if ".terraform" not in p.parts)
-
-
-@pytest.fixture(scope="module")
-def config() -> dict[str, list]:
-    """Every top-level block of every .tf file: block type -> list of parsed blocks."""
-    files = _tf_files()
-    assert files, f"no .tf files in {TF_DIR}"
-    merged: dict[str, list] = {}
-    for path in files:
-        with path.open() as fh:
-            parsed = hcl2.load(fh, serialization_options=HCL_OPTIONS)
-        for kind, blocks in parsed.items():
-            merged.setdefault(kind, []).extend(blocks)
-    return merged
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return app.load()
-
-
-@pytest.fixture(scope="module")
-def tfvars() -> dict:
-    return json.loads(TFVARS.read_text())
-
-
-def _labelled(config: dict, kind: str) -> dict[str, dict]:
-    """Blocks with one label (variable, output, check): label -> body."""
-    out: dict[str, dict] = {}
-    for block in config.get(kind, []):
-        for label, body in block.items():
-            assert label not in out, f"{kind} {label} declared twice"
-            out[label] = body
-    return out
-
-
-def _resources(config: dict, kind: str = "resource") -> dict[tuple[str, str], dict]:
-    """(type, name) -> body for every resource (or data source)."""
-    out: dict[tuple[str, str], dict] = {}
-    for block in config.get(kind, []):
-        for rtype, named in block.items():
-            for name, body in named.items():
-                assert (rtype, name) not in out, f"{kind} {rtype}.{name} declared twice"
-                out[(rtype, name)] = body
-    return out
-
-
-def _of_type(config: dict, rtype: str) -> dict[str, dict]:
-    return {name: body for (t, name), body in _resources(config).items() if t == rtype}
-
-
-def _locals(config: dict) -> dict:
-    out: dict = {}
-    for block in config.get("locals", []):
-        for key, value in block.items():
-            if key != BLOCK:
-                assert key not in out, f"local.{key} declared twice"
-                out[key] = value
-    return out
-
-
-def _block(body: dict, name: str) -> dict:
-    """The single nested block `name` of a body (fails when absent, repeated or an attribute)."""
-    blocks = body.get(name)
-    assert isinstance(blocks, list) and len(blocks) == 1, f"expected one `{name}` block, got {blocks!r}"
-    assert blocks[0].get(BLOCK), f"`{name}` is not a block"
-    return blocks[0]
-
-
-def _squash(expr) -> str:
-    return re.sub(r"\s+", "", str(expr))
-
-
-def _expr(value) -> str:
-    """An expression without its `${...}` wrapper and whitespace: `var.receivers`."""
-    text = _squash(value)
-    return text[2:-1] if text.startswith("${") and text.endswith("}") else text
-
-
-def _for_each_over(config: dict, rtype: str, expr: str) -> dict[str, dict]:
-    """Resources of `rtype` whose for_each is exactly `expr` (e.g. `var.receivers`)."""
-    return {n: b for n, b in _of_type(config, rtype).items() if "for_each" in b and _expr(b["for_each"]) == _expr(expr)}
-
+from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, registry, tfvars)
+    HCL_TYPES,
+    REGISTRY_VARIABLES,
+    SIZING,
+    TASK_HANDLER,
+    TFVARS,
+    _block,
+    _expr,
+    _for_each_over,
+    _labelled,
+    _locals,
+    _of_type,
+    _options,
+    _render,
+    _squash,
+    _tf_files,
+    config,
+    generate,
+    kebab,
+    registry,
+    tfvars,
+)
 
 # --- the generated variables and the registry --------------------------------------------------
 
@@ -146,18 +52,44 @@ def test_tfvars_hold_exactly_the_registry(registry, tfvars):
     assert set(tfvars["http_functions"]) == expected_http
     assert set(tfvars["receivers"]) == set(registry.receivers)
     assert tfvars["topics"] == registry.topics
-    assert set(tfvars["queues"]) == set(registry.queues)
-    assert tfvars["buckets"] == registry.buckets
+    assert set(tfvars["queues"]) == set(registry.queues) == set(registry.queue_options)
+    assert set(tfvars["buckets"]) == set(registry.buckets)
 
     for name, receiver in tfvars["receivers"].items():
         declared = registry.receivers[name]
         assert receiver["entry_point"] == declared.entry_point
-        assert receiver["signal"] == declared.signal
-        assert receiver["topic"] == registry.signals[declared.signal].topic
+        assert receiver["signal"] == declared.signal == declared.source.sender
+        assert receiver["topic"] == declared.source.topic
         assert receiver["topic"] in tfvars["topics"], f"receiver {name} listens on an undeclared topic"
 
-    queued = {task for tasks in tfvars["queues"].values() for task in tasks}
+    queued = {task for queue in tfvars["queues"].values() for task in queue["tasks"]}
     assert queued == set(registry.tasks), "queues list tasks the registry lacks, or miss some"
+
+    for name, bucket in tfvars["buckets"].items():
+        declared = registry.buckets[name]
+        assert bucket["purpose"] == declared.purpose
+        assert bucket["notification_topic"] == (declared.notify.topic if declared.notify else None)
+        assert bucket["notification_topic"] in tfvars["topics"] + [None], f"bucket {name} notifies an undeclared topic"
+
+
+def test_tfvars_carry_each_functions_and_queues_options(registry, tfvars):
+    # Every deployed function has its own declared options, not one size for all.
+    for group in ("http_functions", "receivers"):
+        for name, fn in tfvars[group].items():
+            options = _options(registry, name)
+            for field in ("memory", "cpu", "timeout", "concurrency", "min_instances", "max_instances"):
+                assert fn[field] == getattr(options, field), f"{group}.{name}.{field}"
+            assert fn["secrets"] == sorted(options.secrets), f"{group}.{name} secrets"
+            retry = {"min_backoff", "max_backoff", "max_attempts"}
+            if group == "receivers":  # only Pub/Sub retries: HTTP functions are retried by their callers
+                assert {k: fn[k] for k in retry} == {k: getattr(options.retry, k) for k in retry}, name
+            else:
+                assert not retry & set(fn), f"HTTP function {name} carries a retry policy nobody applies"
+    for name, queue in tfvars["queues"].items():
+        assert {k: v for k, v in queue.items() if k != "tasks"} == registry.queue_options[name].variables(), name
+    # The declarations differ (so the checks below would catch one literal size for all).
+    sizes = {(fn["memory"], fn["timeout"], tuple(fn["secrets"])) for fn in tfvars["receivers"].values()}
+    assert len(sizes) > 1, "every receiver is declared alike: nothing tells per-function options apart"
 
 
 def test_every_tfvars_key_is_a_declared_variable(config, tfvars):
@@ -169,28 +101,32 @@ def test_every_tfvars_key_is_a_declared_variable(config, tfvars):
         declared_type = _squash(variables[name].get("type"))
         if isinstance(value, list):
             assert declared_type == "${list(string)}", f"var.{name}: {declared_type}"
-        elif all(isinstance(v, str) for v in value.values()):
-            assert declared_type == "${map(string)}", f"var.{name}: {declared_type}"
-        elif all(isinstance(v, list) for v in value.values()):
-            assert declared_type == "${map(list(string))}", f"var.{name}: {declared_type}"
-        else:
-            # map(object({...})): the object's attributes are exactly the generated keys.
-            assert declared_type.startswith("${map(object({"), f"var.{name}: {declared_type}"
-            attributes = set(re.findall(r"(\w+)=", declared_type))
-            generated = {key for entry in value.values() for key in entry}
-            assert attributes == generated, f"var.{name} declares {sorted(attributes)}, tfvars hold {sorted(generated)}"
+            continue
+        # map(object({...})): the object's attributes are exactly the generated keys, each of the
+        # type its generated values have (null fits any type: a bucket without notifications).
+        assert declared_type.startswith("${map(object({"), f"var.{name}: {declared_type}"
+        attributes = dict(re.findall(r"(\w+)=(string|number|bool|list\(string\))", declared_type))
+        generated = {key for entry in value.values() for key in entry}
+        assert set(attributes) == generated, f"var.{name} declares {sorted(attributes)}, tfvars hold {sorted(generated)}"
+        for key, entry in value.items():
+            for attribute, v in entry.items():
+                if v is not None:
+                    assert HCL_TYPES[type(v)] == attributes[attribute], f"var.{name}[{key}].{attribute} = {v!r}"
 
 
 def test_secrets_and_settings_are_variables(config):
     variables = _labelled(config, "variable")
-    for name in ("project", "region", "max_delivery_attempts"):
+    for name in ("project", "region"):
         assert name in variables
     assert variables["region"].get("default") == "us-central1"
-    assert variables["max_delivery_attempts"].get("default") == 10
     for name in ("jwt_secret", "task_secret", "pusher_app_id", "pusher_key", "pusher_secret", "pusher_host"):
         assert name in variables, f"missing variable {name}"
         assert variables[name].get("sensitive") is True, f"var.{name} must be sensitive"
         assert "default" not in variables[name], f"var.{name} must not have a default"
+    # Every variable is used (a global left behind by per-function options would be dead weight).
+    text = "".join(path.read_text() for path in _tf_files())
+    unused = [name for name in variables if f"var.{name}" not in text]
+    assert not unused, f"declared but never used: {unused}"
 
 
 # --- the module iterates over the generated variables ---------------------------------------
@@ -212,6 +148,16 @@ def test_functions_come_only_from_the_registry_maps(config):
         assert _squash(build["environment_variables"].get("GOOGLE_FUNCTION_SOURCE")) == "${each.value.source}"
         storage = _block(_block(build, "source"), "storage_source")
         assert _squash(storage.get("object")) == "${google_storage_bucket_object.source.name}"
+
+
+def test_each_function_is_sized_by_its_own_options(config, tfvars, registry):
+    for group in ("http_functions", "receivers"):
+        (body,) = _for_each_over(config, "google_cloudfunctions2_function", f"var.{group}").values()
+        service = _block(body, "service_config")
+        for name, entry in tfvars[group].items():
+            options = _options(registry, name)
+            rendered = {attribute: _render(service.get(attribute), entry) for attribute in SIZING}
+            assert rendered == {attribute: getattr(options, field) for attribute, field in SIZING.items()}, name
 
 
 def test_receivers_are_cloudevent_functions(config):
@@ -258,14 +204,23 @@ def test_registry_resources_use_for_each(config, tfvars, rtype, expr):
         )
 
 
-def test_queues_are_all_from_var_queues(config):
+def test_queues_are_all_from_var_queues(config, tfvars, registry):
     queues = _of_type(config, "google_cloud_tasks_queue")
     assert queues and all(_squash(b.get("for_each")) == "${var.queues}" for b in queues.values())
     (body,) = queues.values()
-    retry = _block(body, "retry_config")
-    assert retry.get("max_attempts", 0) >= 10
-    assert retry.get("min_backoff") and retry.get("max_backoff")
-    _block(body, "rate_limits")
+    retry, rates = _block(body, "retry_config"), _block(body, "rate_limits")
+    # Each queue's rate and retries are its declared QueueOptions.
+    for name, entry in tfvars["queues"].items():
+        declared = registry.queue_options[name]
+        assert {k: _render(rates.get(k), entry) for k in ("max_dispatches_per_second", "max_concurrent_dispatches")} == {
+            "max_dispatches_per_second": declared.max_dispatches_per_second,
+            "max_concurrent_dispatches": declared.max_concurrent_dispatches,
+        }, name
+        assert {k: _render(retry.get(k), entry) for k in ("max_attempts", "min_backoff", "max_backoff", "max_doublings")} == {
+            "max_attempts": declared.max_attempts, "min_backoff": f"{declared.min_backoff}s",
+            "max_backoff": f"{declared.max_backoff}s", "max_doublings": declared.max_doublings,
+        }, name
+        assert declared.max_attempts >= 10, f"queue {name} gives up on a task too soon"
 
 
 def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, registry):
@@ -275,7 +230,6 @@ def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, re
     # Keyed on var.receivers, so one subscription per receiver; named and routed by it.
     assert set(tfvars["receivers"]) == set(registry.receivers)
     assert _squash(body.get("topic")) == "${google_pubsub_topic.topics[each.value.topic].id}"
-    assert body.get("ack_deadline_seconds") in (60, "${local.timeout_seconds}")
 
     push = _block(body, "push_config")
     assert _squash(push.get("push_endpoint")) == (
@@ -285,13 +239,11 @@ def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, re
     assert "google_service_account." in str(oidc.get("service_account_email"))
 
     dead = _block(body, "dead_letter_policy")
-    assert _squash(dead.get("max_delivery_attempts")) == "${var.max_delivery_attempts}"
     dead_topic = re.fullmatch(r"\$\{google_pubsub_topic\.(\w+)\.id\}", _squash(dead.get("dead_letter_topic")))
     assert dead_topic, dead.get("dead_letter_topic")
     assert "for_each" not in _of_type(config, "google_pubsub_topic")[dead_topic.group(1)]
 
-    retry = _block(body, "retry_policy")
-    assert retry.get("minimum_backoff") and retry.get("maximum_backoff")
+    _block(body, "retry_policy")  # its values: test_receiver_options_reach_their_subscription
 
     # The dead-letter topic keeps what it receives, and the Pub/Sub agent may use it all.
     keepers = [
@@ -317,6 +269,24 @@ def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, re
     assert len(subscribers) == 1, "the Pub/Sub service agent must subscribe to every receiver subscription"
 
 
+def test_receiver_options_reach_their_subscription(config, tfvars, registry):
+    (body,) = _for_each_over(config, "google_pubsub_subscription", "var.receivers").values()
+    dead, retry = _block(body, "dead_letter_policy"), _block(body, "retry_policy")
+    for name, entry in tfvars["receivers"].items():
+        options = registry.receivers[name].options
+        # Dead-lettered after the receiver's own max_attempts, with its own backoff.
+        assert _render(dead.get("max_delivery_attempts"), entry) == options.retry.max_attempts, name
+        assert _render(retry.get("minimum_backoff"), entry) == f"{options.retry.min_backoff}s", name
+        assert _render(retry.get("maximum_backoff"), entry) == f"{options.retry.max_backoff}s", name
+        # Pub/Sub waits for the push response as long as the function may run (10-600 s allowed).
+        assert _render(body.get("ack_deadline_seconds"), entry) == max(10, options.timeout), name
+        assert 5 <= options.retry.max_attempts <= 100 and options.retry.max_backoff <= 600, f"{name}: beyond Pub/Sub's limits"
+    # The sweeper runs longer than the default: its subscription must wait for it.
+    sweeper = tfvars["receivers"]["maintenance-tick--flush-pending-steps"]
+    assert _render(body.get("ack_deadline_seconds"), sweeper) == registry.receivers[
+        "maintenance-tick--flush-pending-steps"].options.timeout > 60
+
+
 def test_push_account_may_invoke_every_receiver(config):
     (fn_name,) = _for_each_over(config, "google_cloudfunctions2_function", "var.receivers")
     invokers = [
@@ -336,7 +306,7 @@ def test_every_task_maps_to_a_declared_queue(registry, tfvars):
     assert registry.tasks, "the registry declares no task: nothing checked"
     for name, task in registry.tasks.items():
         assert task.queue in tfvars["queues"], f"task {name} uses undeclared queue {task.queue}"
-        assert name in tfvars["queues"][task.queue], f"task {name} is not listed under queue {task.queue}"
+        assert name in tfvars["queues"][task.queue]["tasks"], f"task {name} is not listed under queue {task.queue}"
 
 
 def test_task_handler_routes_cover_every_task(registry, tfvars, config):
@@ -379,108 +349,3 @@ def test_http_invokers_follow_public_flag(config):
     ]
     assert len(private) == 1
     assert re.search(r"var\.http_functions:.*if!(\w+)\.public\}", _squash(private[0].get("for_each")))
-
-
-def test_functions_get_the_environment_the_code_reads(config):
-    env = _locals(config).get("function_env")
-    assert isinstance(env, dict), "local.function_env must be the map of the functions' environment"
-    source = (ROOT / "shared" / "core" / "config.py").read_text()
-    read = set(re.findall(r"""(?:_env|os\.environ\.get)\(\s*["'](\w+)["']""", source))
-    platform = {"K_SERVICE"}  # set by Cloud Run itself
-    read = {name for name in read if not name.endswith("_EMULATOR_HOST")} - platform
-    assert read, "found no environment variable read in shared/core/config.py"
-    missing = read - set(env)
-    assert not missing, f"functions lack {sorted(missing)}"
-    assert _squash(env["TASKS_TARGET_URL"]) == "${local.task_handler_url}"
-    assert "local.task_handler" in str(_locals(config).get("task_handler_url"))
-    for fn in _of_type(config, "google_cloudfunctions2_function").values():
-        assert _squash(_block(fn, "service_config").get("environment_variables")) == "${local.function_env}"
-
-
-# --- source, storage, backend ----------------------------------------------------------------
-
-
-def _excluded(relpath: str, patterns: list[str]) -> bool:
-    parts = relpath.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern in patterns:
-        for prefix in prefixes:
-            if fnmatch.fnmatchcase(prefix, pattern):
-                return True
-            if pattern.startswith("**/") and fnmatch.fnmatchcase(prefix.rsplit("/", 1)[-1], pattern[3:]):
-                return True
-    return False
-
-
-def test_source_archive_is_named_by_its_hash_and_keeps_the_code(config, tfvars):
-    archive = _resources(config, "data").get(("archive_file", "source"))
-    assert archive is not None
-    assert archive.get("source_dir") == "${path.module}/../.."
-    excludes = archive.get("excludes") or []
-    for noise in (".git", ".venv", "node_modules", "tests", "infra", ".stack"):
-        assert _excluded(noise, excludes), f"{noise} goes into the source archive"
-    assert _excluded("shared/core/__pycache__/x.pyc", excludes)
-    sources = {fn["source"] for group in ("http_functions", "receivers") for fn in tfvars[group].values()}
-    for path in sorted(sources | {"functions/_bootstrap.py", "shared/app.py", "requirements.txt"}):
-        assert (ROOT / path).is_file(), f"{path} is missing"
-        assert not _excluded(path, excludes), f"{path} is excluded from the source archive"
-
-    obj = _of_type(config, "google_storage_bucket_object").get("source")
-    assert obj is not None
-    assert obj.get("name") == "source-${data.archive_file.source.output_md5}.zip"
-
-
-def test_bucket_notifications_target_registry_buckets_and_topics(config, tfvars):
-    notifications = _locals(config).get("storage_notifications")
-    assert notifications, "local.storage_notifications is empty"
-    for bucket, topic in notifications.items():
-        assert bucket in tfvars["buckets"], f"notification on undeclared bucket {bucket}"
-        assert topic in tfvars["topics"], f"notification to undeclared topic {topic}"
-    (body,) = _of_type(config, "google_storage_notification").values()
-    assert _squash(body.get("for_each")) == "${local.storage_notifications}"
-    assert body.get("payload_format") == "JSON_API_V1"
-    assert body.get("event_types") == ["OBJECT_FINALIZE"]
-
-
-def test_the_scheduler_ticks_a_received_signal_the_way_the_code_publishes(config, registry):
-    (job,) = _of_type(config, "google_cloud_scheduler_job").values()
-    target = _block(job, "pubsub_target")
-    attributes = target["attributes"]
-    signal = registry.signals[attributes["sender"]]
-    assert registry.receivers_of(signal.sender), f"nothing receives {signal.sender}"
-    assert _expr(target["topic_name"]) == f'google_pubsub_topic.topics["{signal.topic}"].id'
-    assert attributes["event_id"].startswith(f"{signal.sender}:")
-    signal.payload.model_validate({})  # the fixed body "{}" validates
-
-
-def test_step_markers_expire_by_the_field_the_code_writes(config):
-    from shared.core import steps
-
-    (ttl,) = _of_type(config, "google_firestore_field").values()
-    assert (ttl["collection"], ttl["field"]) == (steps.STEPS, "expire_at")
-    _block(ttl, "ttl_config")
-    assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "steps.py").read_text()
-
-
-def test_backend_is_an_empty_gcs_block(config):
-    terraform_blocks = config.get("terraform", [])
-    assert len(terraform_blocks) == 1
-    block = terraform_blocks[0]
-    (backend,) = block.get("backend", [None])
-    assert backend is not None and set(backend) == {"gcs"}, backend
-    assert {k: v for k, v in backend["gcs"].items() if k != BLOCK} == {}, "backend settings come from -backend-config"
-    assert backend["gcs"].get(BLOCK)
-    assert block.get("required_version") == ">= 1.5"
-    (providers,) = block["required_providers"]
-    assert providers["google"] == {"source": "hashicorp/google", "version": "~> 6.0"}
-
-
-def test_terraform_fmt_is_clean():
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform binary not installed")
-    result = subprocess.run(
-        [terraform, "fmt", "-check", "-recursive", str(TF_DIR.relative_to(ROOT))],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, f"terraform fmt would rewrite:\n{result.stdout}{result.stderr}"

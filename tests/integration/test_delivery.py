@@ -1,0 +1,79 @@
+"""Deliveries through shared.core.delivery against the Firestore emulator: a tick receiver declared
+as a step runs once per tick, and a permanent failure is dropped without leaving a marker."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from shared.core import delivery, ids, steps
+from shared.core.errors import Conflict, Retry
+from shared.core.firestore import db
+from shared.core.registry import REGISTRY
+from shared.maintenance import TICK
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def step_receiver(stack):
+    """A temporary receiver of the tick, declared as a step, counting its runs in a document."""
+    counter = db().collection("scratch").document(ids.new_id())
+    counter.set({"runs": 0})
+    behaviour = {"fail": None}
+
+    def count_ticks(txn, fx, tick):
+        if behaviour["fail"]:
+            raise behaviour["fail"]
+        runs = counter.get(transaction=txn).get("runs")
+        txn.update(counter, {"runs": runs + 1})
+
+    count_ticks.__name__ = f"count_ticks_{ids.new_id()}"
+    REGISTRY.receiver(TICK)(count_ticks)
+    (function,) = [f for f, r in REGISTRY.receivers.items() if r.handler is count_ticks]
+    yield function, lambda: counter.get().get("runs"), behaviour
+    del REGISTRY.receivers[function]
+
+
+def tick(publish_time: str) -> dict:
+    return {"attributes": {"sender": "maintenance.tick"}, "data": base64.b64encode(b"{}").decode(),
+            "messageId": ids.new_id(), "publishTime": publish_time}
+
+
+def test_a_step_receiver_of_the_tick_runs_every_tick(step_receiver):
+    function, runs, _ = step_receiver
+    period = TICK.period()
+    base = 1_800_000_000 - 1_800_000_000 % int(period * 10)  # a round number of periods
+
+    def at(seconds: float) -> str:
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(base + seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+
+    assert delivery.receive(function, tick(at(0))) == "applied"
+    assert delivery.receive(function, tick(at(0))) == "repeat"  # the same tick redelivered
+    assert delivery.receive(function, tick(at(period))) == "applied"  # the next tick
+    assert delivery.receive(function, tick(at(2 * period))) == "applied"
+    assert runs() == 3
+
+
+def test_a_permanent_failure_is_dropped_without_a_marker_and_a_retryable_one_raises(step_receiver):
+    function, runs, behaviour = step_receiver
+    message = tick("2027-01-01T00:00:00Z")
+    behaviour["fail"] = Conflict("the state says no", code="goal_active")
+    assert delivery.receive(function, message) == "dropped: goal_active"
+    event_id = TICK.event_id(None, 1_798_761_600.0)
+    assert steps.stored(f"{REGISTRY.receivers[function].name}@{event_id}") is None
+    behaviour["fail"] = Retry("not yet")
+    with pytest.raises(Retry):
+        delivery.receive(function, message)
+    behaviour["fail"] = None
+    assert delivery.receive(function, message) == "applied" and runs() == 1
+
+
+def test_a_malformed_message_is_dropped(step_receiver):
+    function, runs, _ = step_receiver
+    broken = {"attributes": {"sender": "goal.ended", "event_id": "goal.ended:x"},
+              "data": base64.b64encode(json.dumps({"goal_id": 1}).encode()).decode()}
+    assert delivery.receive("goal-ended--notify-goal-ended", broken) == "dropped"
