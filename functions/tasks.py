@@ -13,4 +13,5 @@ app.load()
 @functions_framework.http
 def task_handler(request):
     name = request.path.rstrip("/").rsplit("/", 1)[-1]
-    return http.json_response(*delivery.run_task(name, request.get_data(), request.headers.get(tasks.SIGNATURE_HEADER)))
+    return http.json_response(*delivery.run_task(name, request.get_data(), request.headers.get(tasks.SIGNATURE_HEADER),
+                                                 request.headers.get(tasks.TRACE_HEADER)))

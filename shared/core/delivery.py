@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 from pydantic import ValidationError
 
-from shared.core import signals, steps, tasks
+from shared.core import logs, signals, steps, tasks
 from shared.core.errors import AlreadyApplied, AppError, NotFound, Retry, ValidationFailed, pydantic_details
 from shared.core.registry import REGISTRY
 
@@ -24,6 +25,12 @@ def receive(function: str, message: dict) -> str:
     msg = signals.decode(message)
     signal = receiver.source
     event_id = signal.event_id(None, msg.published_at) if signal.period else msg.event_id
+    with logs.bound(receiver=function, event_id=event_id, trace=msg.trace or os.urandom(16).hex()):
+        return _receive(function, receiver, msg, event_id)
+
+
+def _receive(function: str, receiver, msg: signals.Message, event_id: str) -> str:
+    signal = receiver.source
     if msg.sender != signal.sender or not event_id:
         log.error("%s got a message of %r without an event id; dropped", function, msg.sender)
         return "dropped"
@@ -51,8 +58,13 @@ def receive(function: str, message: dict) -> str:
         return f"dropped: {exc.code}"
 
 
-def run_task(name: str, body: bytes, signature: str | None) -> tuple[int, dict]:
+def run_task(name: str, body: bytes, signature: str | None, trace: str | None = None) -> tuple[int, dict]:
     """Verify, parse and run one task request; a non-2xx answer makes Cloud Tasks retry it."""
+    with logs.bound(task=name, trace=logs.trace_from_header(trace) or os.urandom(16).hex()):
+        return _run_task(name, body, signature)
+
+
+def _run_task(name: str, body: bytes, signature: str | None) -> tuple[int, dict]:
     try:
         spec = REGISTRY.tasks.get(name)
         if spec is None:

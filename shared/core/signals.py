@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from shared.core import logs
 from shared.core.config import settings
 from shared.core.registry import REGISTRY, Signal
 
@@ -34,6 +35,8 @@ def publish(signal: Signal | str, payload: BaseModel | dict) -> str:
     model = signal.payload.model_validate(data)
     body = json.dumps(model.model_dump(mode="json", by_alias=True), separators=(",", ":")).encode()
     attributes = {"sender": signal.sender}
+    if trace := logs.fields().get("trace"):  # receivers log under the trace of what caused them
+        attributes["trace"] = trace
     if signal.period is None:  # a clock signal's event id comes from its publish time
         attributes["event_id"] = signal.event_id(model)
     return _publisher().publish(topic_path(signal.topic), body, **attributes).result(timeout=30)
@@ -45,6 +48,7 @@ class Message:
     event_id: str
     payload: object
     published_at: float | None
+    trace: str | None
 
 
 def decode(message: dict) -> Message:
@@ -53,4 +57,5 @@ def decode(message: dict) -> Message:
     payload = json.loads(base64.b64decode(message.get("data") or b"") or b"null")
     published = message.get("publishTime") or message.get("publish_time")
     published_at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp() if published else None
-    return Message(attributes.get("sender", ""), attributes.get("event_id", ""), payload, published_at)
+    return Message(attributes.get("sender", ""), attributes.get("event_id", ""), payload, published_at,
+                   logs.trace_from_header(attributes.get("trace")))

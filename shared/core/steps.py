@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from shared.core import claims, clock
+from shared.core import claims, clock, logs
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Busy, Retry
 from shared.core.firestore import db, increment, run_transaction, where
@@ -95,6 +95,11 @@ def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = Tr
     the client's Idempotency-Key instead, and its marker keeps the request's hash and the result.
     """
     key = client_key.step_key if client_key else key
+    with logs.bound(step=key):
+        return _run(key, body, redelivered, claim, client_key)
+
+
+def _run(key: str, body, redelivered: bool, claim: str | None, client_key: ClientKey | None) -> Any:
     ref = marker(key)
 
     def attempt(txn):
@@ -105,6 +110,7 @@ def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = Tr
         now = clock.now()
         state = {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None,
                  "lease_until": now + LEASE_SECONDS, "repeats": 0, "sweep_at": now + settings().sweep_after,
+                 "trace": logs.fields().get("trace"),  # effects carry it on, wherever they are applied
                  # a Timestamp: the field Firestore's TTL policy (infra/terraform) deletes by
                  "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)}
         if client_key is not None:
@@ -194,10 +200,11 @@ def _apply_all(ref) -> None:
     state = snap.to_dict()
     done, effects = state.get("effects_done", 0), state["effects"]
     try:
-        for index in range(done, len(effects)):
-            apply(effects[index], origin=f"{state['key']}#{index}")
-            if index + 1 < len(effects):
-                ref.update({"effects_done": index + 1})
+        with logs.bound(step=state["key"], trace=state.get("trace") or logs.fields().get("trace")):
+            for index in range(done, len(effects)):
+                apply(effects[index], origin=f"{state['key']}#{index}")
+                if index + 1 < len(effects):
+                    ref.update({"effects_done": index + 1})
     except Exception as exc:
         failures = state.get("failures", 0) + 1
         retry_in = min(settings().sweep_after * 2 ** failures, 3600)

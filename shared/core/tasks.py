@@ -12,7 +12,7 @@ import hmac
 import json
 import re
 
-from shared.core import clock
+from shared.core import clock, logs
 from shared.core.config import settings
 from shared.core.errors import Unauthorized
 from shared.core.registry import REGISTRY, Task, TaskArgs
@@ -21,6 +21,7 @@ from shared.core.registry import REGISTRY, Task, TaskArgs
 # its handler schedules itself again for the remaining time.
 MAX_AHEAD = 29 * 24 * 3600
 SIGNATURE_HEADER = "X-Task-Signature"
+TRACE_HEADER = "X-Trace-Id"  # the trace of the request or event that scheduled the task
 
 
 @functools.cache
@@ -77,6 +78,8 @@ def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
         "headers": {"Content-Type": "application/json", SIGNATURE_HEADER: sign(task, body)},
         "body": body,
     }
+    if trace := logs.fields().get("trace"):
+        request["headers"][TRACE_HEADER] = trace
     if settings().tasks_service_account:
         request["oidc_token"] = {"service_account_email": settings().tasks_service_account}
     schedule_time = timestamp_pb2.Timestamp()

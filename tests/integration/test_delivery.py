@@ -77,3 +77,34 @@ def test_a_malformed_message_is_dropped(step_receiver):
     broken = {"attributes": {"sender": "goal.ended", "event_id": "goal.ended:x"},
               "data": base64.b64encode(json.dumps({"goal_id": 1}).encode()).decode()}
     assert delivery.receive("goal-ended--notify-goal-ended", broken) == "dropped"
+
+
+def test_a_steps_signals_carry_the_trace_of_the_request_that_made_them(stack):
+    """One request can be followed through its signals: the trace bound when the step committed
+    travels in the marker and on every message its effects publish, also from the sweep."""
+    import uuid
+
+    from google.cloud import pubsub_v1
+
+    from shared.analytics import TRACK, AnalyticsEvent
+    from shared.core import logs, signals
+    from shared.core.config import settings
+
+    subscriber = pubsub_v1.SubscriberClient()
+    name = f"projects/{settings().project}/subscriptions/test-{uuid.uuid4().hex[:12]}"
+    subscriber.create_subscription(request={"name": name, "topic": signals.topic_path("analytics-events")})
+    try:
+        key, trace = f"test:{ids.new_id()}", uuid.uuid4().hex
+        with logs.bound(trace=trace):
+            steps.run(key, lambda txn, fx: fx.publish(TRACK, AnalyticsEvent(
+                event_id=key, event="test", subject_id=key, at=0, properties={})))
+        assert steps.stored(key)["trace"] == trace
+        for _ in range(10):
+            received = subscriber.pull(request={"subscription": name, "max_messages": 50}, timeout=5).received_messages
+            mine = [m.message for m in received if json.loads(m.message.data)["event_id"] == key]
+            if mine:
+                break
+        assert mine and mine[0].attributes["trace"] == trace
+        assert signals.decode({"attributes": dict(mine[0].attributes), "data": base64.b64encode(mine[0].data)}).trace == trace
+    finally:
+        subscriber.delete_subscription(request={"subscription": name})
