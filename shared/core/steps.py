@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from shared.core import claims, clock, logs
 from shared.core.config import settings
-from shared.core.errors import AlreadyApplied, Busy, Retry
+from shared.core.errors import AlreadyApplied, AppError, Busy, Retry
 from shared.core.firestore import db, increment, run_transaction, where
 from shared.core.registry import REGISTRY, Signal, Task, TaskArgs
 
@@ -84,22 +84,24 @@ def marker(key: str):
 
 
 def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = True, claim: str | None = None,
-        client_key: ClientKey | None = None) -> Any:
+        precheck: Callable[[], None] | None = None, client_key: ClientKey | None = None) -> Any:
     """Apply the step `key` once. Returns what `body` returned; raises AlreadyApplied on a repeat.
 
     `redelivered`: the caller's delivery is retried on failure (Pub/Sub, Cloud Tasks), so an error
     while applying effects is raised for the retry to make good. An HTTP request is not: its state
     change has committed, so the caller gets its answer and `sweep` applies the effects later.
     `claim`: the resource the body changes (e.g. `goal:{id}`); concurrent runs on it queue up
-    (claims.py) instead of contending inside the transaction. `client_key`: the step is keyed by
+    (claims.py) instead of contending inside the transaction; `precheck` (no transaction, may raise
+    the rule's refusal) runs while they wait, so once the winner commits the others are refused at
+    once instead of one after the other. `client_key`: the step is keyed by
     the client's Idempotency-Key instead, and its marker keeps the request's hash and the result.
     """
     key = client_key.step_key if client_key else key
     with logs.bound(step=key):
-        return _run(key, body, redelivered, claim, client_key)
+        return _run(key, body, redelivered, claim, precheck or (lambda: None), client_key)
 
 
-def _run(key: str, body, redelivered: bool, claim: str | None, client_key: ClientKey | None) -> Any:
+def _run(key: str, body, redelivered: bool, claim: str | None, precheck, client_key: ClientKey | None) -> Any:
     ref = marker(key)
 
     def attempt(txn):
@@ -126,7 +128,7 @@ def _run(key: str, body, redelivered: bool, claim: str | None, client_key: Clien
         applied = run_transaction(attempt)
     else:
         try:
-            with claims.held(claim, wait=CLAIM_WAIT, ready=lambda: ref.get().exists) as mine:
+            with claims.held(claim, wait=CLAIM_WAIT, ready=lambda: _done_or_refused(ref, precheck)) as mine:
                 applied = run_transaction(attempt) if mine else None
         except TimeoutError:
             if redelivered:
@@ -141,6 +143,19 @@ def _run(key: str, body, redelivered: bool, claim: str | None, client_key: Clien
             raise
         log.exception("effects of step %s deferred to the sweep", key)
     return applied[0]
+
+
+def _done_or_refused(ref, precheck) -> bool:
+    """True when this step's marker exists (a repeat); raises when the rule refuses it already."""
+    if ref.get().exists:
+        return True
+    try:
+        precheck()
+    except AppError:
+        if ref.get().exists:  # the same step committed just now: a repeat, not a refusal
+            return True
+        raise
+    return False
 
 
 def _repeat(key: str):

@@ -56,20 +56,23 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate,
         metadata=OwnerMetadata(user_id=user_id), created_at=clock.now(),
     )
 
-    def body(txn, fx: steps.Effects) -> ShowFundingGoal:
+    def may_open(txn=None) -> None:
         sessions.require_active(sessions.load_owned(session_id, user_id, txn))
         running = firestore.where(GOALS, conditions__session_id=session_id, active=True, _cls=SHOW_FUNDING)
         other = next(iter(running.limit(1).stream(transaction=txn)), None)
         if other:
             raise Conflict("the session already has an active show-funding goal",
                            code="funding_goal_active", details={"goal_id": other.id})
+
+    def body(txn, fx: steps.Effects) -> ShowFundingGoal:
+        may_open(txn)
         txn.create(goal_ref(goal.id), firestore.document(goal))
         sessions.goal_opened(txn, session_id, goal.id)
         fx.publish(GOAL_CREATED, goal.created_event())
         return goal
 
     return steps.run(f"create_goal:{goal.id}", body, redelivered=False, claim=f"session:{session_id}",
-                     client_key=client_key)
+                     precheck=may_open, client_key=client_key)
 
 
 def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool = True) -> ShowFundingGoal:

@@ -52,7 +52,6 @@ def _active_session_of(user_id: str, txn=None) -> None:
 
 
 def start(user_id: str, title: str | None, client_key: steps.ClientKey | None = None) -> Session:
-    _active_session_of(user_id)  # the common refusal, without queueing for the claim
     session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True, statuses=Statuses(created=clock.now()))
 
     def body(txn, fx: steps.Effects) -> Session:
@@ -62,7 +61,7 @@ def start(user_id: str, title: str | None, client_key: steps.ClientKey | None = 
         return session
 
     return steps.run(f"start_session:{session.id}", body, redelivered=False, claim=f"streamer:{user_id}",
-                     client_key=client_key)
+                     precheck=lambda: _active_session_of(user_id), client_key=client_key)
 
 
 def end(user_id: str, session_id: str) -> tuple[Session, list[str]]:
