@@ -71,7 +71,7 @@ resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letters" {
 
 # ... and acknowledges them on the subscription they came from.
 resource "google_pubsub_subscription_iam_member" "pubsub_agent_receivers" {
-  for_each = var.receivers
+  for_each = local.receivers
 
   subscription = google_pubsub_subscription.receivers[each.key].name
   role         = "roles/pubsub.subscriber"

@@ -4,8 +4,12 @@ data "google_project" "this" {}
 data "google_storage_project_service_account" "gcs" {}
 
 locals {
-  # The Cloud Tasks target among var.http_functions (named by shared.core.generate).
+  # The Cloud Tasks target among var.functions (named by shared.core.generate).
   task_handler = "task-handler"
+
+  # var.functions by kind: invoked by callers (http), or pushed to by a subscription (receiver).
+  http_functions = { for name, fn in var.functions : name => fn if fn.kind == "http" }
+  receivers      = { for name, fn in var.functions : name => fn if fn.kind == "receiver" }
 
   # Cloud Run's deterministic URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app) is known
   # before the function exists, so every function, the task handler included (it reschedules

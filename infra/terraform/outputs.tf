@@ -1,11 +1,11 @@
 output "http_function_uris" {
   description = "URI of each HTTP function."
-  value       = { for name, fn in google_cloudfunctions2_function.http : name => fn.service_config[0].uri }
+  value       = { for name, fn in local.http_functions : name => google_cloudfunctions2_function.functions[name].service_config[0].uri }
 }
 
 output "receiver_function_uris" {
   description = "URI of each receiver function (the push endpoint of its subscription)."
-  value       = { for name, fn in google_cloudfunctions2_function.receivers : name => fn.service_config[0].uri }
+  value       = { for name, fn in local.receivers : name => google_cloudfunctions2_function.functions[name].service_config[0].uri }
 }
 
 output "task_handler_url" {

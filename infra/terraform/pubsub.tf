@@ -27,7 +27,7 @@ resource "google_pubsub_subscription" "dead_letters" {
 
 # One push subscription per receiver, named like its function.
 resource "google_pubsub_subscription" "receivers" {
-  for_each = var.receivers
+  for_each = local.receivers
 
   name  = each.key
   topic = google_pubsub_topic.topics[each.value.topic].id
@@ -35,7 +35,7 @@ resource "google_pubsub_subscription" "receivers" {
   ack_deadline_seconds = max(10, each.value.timeout)
 
   push_config {
-    push_endpoint = google_cloudfunctions2_function.receivers[each.key].service_config[0].uri
+    push_endpoint = google_cloudfunctions2_function.functions[each.key].service_config[0].uri
 
     oidc_token {
       service_account_email = google_service_account.push.email

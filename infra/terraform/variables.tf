@@ -12,13 +12,12 @@ variable "region" {
 # --- Generated from the registry into registry.auto.tfvars.json by
 # --- `python -m shared.core.generate`; never edited by hand.
 
-variable "http_functions" {
-  description = "HTTP functions: one per API surface, plus the Cloud Tasks target `task-handler`, with their runtime options."
+variable "functions" {
+  description = "Every deployed function, keyed by its (Cloud Run service) name, with its runtime options: kind \"http\" for the API surfaces and the Cloud Tasks target `task-handler`, kind \"receiver\" for the Pub/Sub-pushed CloudEvent function of each receiver."
   type = map(object({
+    kind          = string
     entry_point   = string
     source        = string
-    public        = bool
-    routes        = list(string)
     memory        = string
     cpu           = string
     timeout       = number
@@ -26,80 +25,55 @@ variable "http_functions" {
     min_instances = number
     max_instances = number
     secrets       = list(string)
+    # The fields of one kind, left out (null) in the other's entries: one object type for all.
+    # kind "http": whether anyone may invoke it (or only Cloud Tasks) and the routes it serves.
+    public = optional(bool)
+    routes = optional(list(string))
+    # kind "receiver": the signal it receives, its topic, and its push subscription's retry policy.
+    signal       = optional(string)
+    topic        = optional(string)
+    min_backoff  = optional(number)
+    max_backoff  = optional(number)
+    max_attempts = optional(number)
   }))
 
   validation {
-    condition     = contains(keys(var.http_functions), "task-handler")
-    error_message = "http_functions must hold the Cloud Tasks target \"task-handler\"."
+    condition     = try(var.functions["task-handler"].kind, null) == "http"
+    error_message = "functions must hold the Cloud Tasks target \"task-handler\", of kind \"http\"."
   }
   validation {
-    condition     = alltrue([for name in keys(var.http_functions) : can(regex("^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", name))])
+    condition     = alltrue([for name in keys(var.functions) : can(regex("^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", name))])
     error_message = "Function names must be lowercase letters, digits and dashes, at most 49 characters (the Cloud Run service name limit)."
   }
   validation {
-    condition = alltrue([for fn in values(var.http_functions) : (
+    condition = alltrue([for fn in values(var.functions) : fn.kind == "http" ? fn.public != null : (
+      fn.kind == "receiver" && alltrue([for v in [fn.topic, fn.signal, fn.min_backoff, fn.max_backoff, fn.max_attempts] : v != null])
+    )])
+    error_message = "kind is \"http\" (with public) or \"receiver\" (with topic, signal, min_backoff, max_backoff and max_attempts)."
+  }
+  validation {
+    condition = alltrue([for fn in values(var.functions) : (
       can(regex("^[0-9]+(k|M|G|Mi|Gi)$", fn.memory)) && can(regex("^[0-9]+(\\.[0-9]+)?$", fn.cpu))
       && (fn.concurrency == 1 || try(tonumber(fn.cpu), 0) >= 1) && fn.concurrency >= 1 && fn.concurrency <= 1000
     )])
     error_message = "memory is a size such as 512Mi, cpu a number such as 0.167; concurrency is 1-1000, above 1 only with at least 1 CPU."
   }
   validation {
-    condition = alltrue([for fn in values(var.http_functions) : (
-      fn.timeout >= 1 && fn.timeout <= 3600 && fn.min_instances >= 0 && fn.max_instances >= max(1, fn.min_instances)
+    # A receiver's timeout is its subscription's ack deadline, which Pub/Sub caps at 600 s.
+    condition = alltrue([for fn in values(var.functions) : (
+      fn.timeout >= 1 && fn.timeout <= (fn.kind == "receiver" ? 600 : 3600) && fn.min_instances >= 0 && fn.max_instances >= max(1, fn.min_instances)
     )])
-    error_message = "timeout is 1-3600 s (an HTTP function's limit); 0 <= min_instances <= max_instances, max_instances >= 1."
+    error_message = "timeout is 1-3600 s (an HTTP function's limit), 1-600 s for a receiver (its subscription's ack deadline); 0 <= min_instances <= max_instances, max_instances >= 1."
   }
   validation {
-    condition     = alltrue(flatten([for fn in values(var.http_functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET"], s)]]))
-    error_message = "secrets are among JWT_SECRET, TASK_SECRET and PUSHER_SECRET (local.secrets)."
-  }
-}
-
-variable "receivers" {
-  description = "One Pub/Sub-pushed CloudEvent function per receiver, keyed by function (and subscription) name, with its runtime options and retry policy."
-  type = map(object({
-    entry_point   = string
-    source        = string
-    topic         = string
-    signal        = string
-    memory        = string
-    cpu           = string
-    timeout       = number
-    concurrency   = number
-    min_instances = number
-    max_instances = number
-    secrets       = list(string)
-    min_backoff   = number
-    max_backoff   = number
-    max_attempts  = number
-  }))
-
-  validation {
-    condition     = alltrue([for name in keys(var.receivers) : can(regex("^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", name))])
-    error_message = "Function names must be lowercase letters, digits and dashes, at most 49 characters (the Cloud Run service name limit)."
-  }
-  validation {
-    condition = alltrue([for fn in values(var.receivers) : (
-      can(regex("^[0-9]+(k|M|G|Mi|Gi)$", fn.memory)) && can(regex("^[0-9]+(\\.[0-9]+)?$", fn.cpu))
-      && (fn.concurrency == 1 || try(tonumber(fn.cpu), 0) >= 1) && fn.concurrency >= 1 && fn.concurrency <= 1000
-    )])
-    error_message = "memory is a size such as 512Mi, cpu a number such as 0.167; concurrency is 1-1000, above 1 only with at least 1 CPU."
-  }
-  validation {
-    condition = alltrue([for fn in values(var.receivers) : (
-      fn.timeout >= 1 && fn.timeout <= 600 && fn.min_instances >= 0 && fn.max_instances >= max(1, fn.min_instances)
-    )])
-    error_message = "timeout is 1-600 s (it is the subscription's ack deadline); 0 <= min_instances <= max_instances, max_instances >= 1."
-  }
-  validation {
-    condition     = alltrue(flatten([for fn in values(var.receivers) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET"], s)]]))
+    condition     = alltrue(flatten([for fn in values(var.functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET"], s)]]))
     error_message = "secrets are among JWT_SECRET, TASK_SECRET and PUSHER_SECRET (local.secrets)."
   }
   validation {
     # Pub/Sub's limits: 5-100 delivery attempts before dead-lettering, backoff 0-600 s.
-    condition = alltrue([for fn in values(var.receivers) : (
+    condition = alltrue([for fn in values(var.functions) : (
       fn.max_attempts >= 5 && fn.max_attempts <= 100 && fn.min_backoff >= 0 && fn.min_backoff <= fn.max_backoff && fn.max_backoff <= 600
-    )])
+    ) if fn.kind == "receiver"])
     error_message = "max_attempts must be between 5 and 100, and 0 <= min_backoff <= max_backoff <= 600 s."
   }
 }

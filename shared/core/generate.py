@@ -20,35 +20,33 @@ OPENAPI = ROOT / "functions" / "openapi.json"
 TFVARS = ROOT / "infra" / "terraform" / "registry.auto.tfvars.json"
 
 
-def _function(options: FunctionOptions, *, retried: bool) -> dict:
-    """A function's options as flat terraform fields; only receivers (pushed by Pub/Sub) are
-    retried by the platform, HTTP functions by their callers, so only they carry the retry policy."""
-    fields = options.variables()
-    retry = fields.pop("retry")
-    return {**fields, **(retry if retried else {})}
+def _function(kind: str, entry_point: str, source: str, options: FunctionOptions, **fields) -> dict:
+    """One entry of var.functions: its kind, code and options as flat terraform fields, plus the
+    fields of its kind. Only receivers (pushed by Pub/Sub) are retried by the platform, HTTP
+    functions by their callers, so only receivers carry the retry policy."""
+    variables = options.variables()
+    retry = variables.pop("retry")
+    return {"kind": kind, "entry_point": entry_point, "source": source, **variables, **fields,
+            **(retry if kind == "receiver" else {})}
 
 
 def terraform_variables(registry: Registry) -> dict:
-    http = {
-        f"{kebab(surface)}-api": {
-            "entry_point": f"{surface}_api",
-            "source": "functions/api.py",
-            "public": True,
-            "routes": sorted(f"{r.method} {r.path}" for r in registry.routes if r.surface == surface),
-            **_function(registry.surface_options[surface], retried=False),
-        }
+    # Every deployed function in one map (terraform validates and deploys them in one place);
+    # an http function has `public` and `routes`, a receiver its topic, signal and retry policy.
+    functions = {
+        f"{kebab(surface)}-api": _function(
+            "http", f"{surface}_api", "functions/api.py", registry.surface_options[surface], public=True,
+            routes=sorted(f"{r.method} {r.path}" for r in registry.routes if r.surface == surface))
         for surface in registry.surfaces
     }
-    http["task-handler"] = {"entry_point": "task_handler", "source": "functions/tasks.py", "public": False,
-                            "routes": sorted(f"POST /{name}" for name in registry.tasks),
-                            **_function(registry.task_handler_options, retried=False)}
+    functions["task-handler"] = _function(
+        "http", "task_handler", "functions/tasks.py", registry.task_handler_options, public=False,
+        routes=sorted(f"POST /{name}" for name in registry.tasks))
+    for fn, r in sorted(registry.receivers.items()):
+        functions[fn] = _function("receiver", r.entry_point, "functions/receivers.py", r.options,
+                                  topic=r.source.topic, signal=r.signal)
     return {
-        "http_functions": http,
-        "receivers": {
-            fn: {"entry_point": r.entry_point, "source": "functions/receivers.py",
-                 "topic": r.source.topic, "signal": r.signal, **_function(r.options, retried=True)}
-            for fn, r in sorted(registry.receivers.items())
-        },
+        "functions": functions,
         "topics": registry.topics,
         "queues": {
             q: {"tasks": sorted(t.name for t in registry.tasks.values() if t.queue == q),

@@ -33,7 +33,8 @@ from shared.core.registry import kebab
 HCL_OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False, explicit_blocks=True)
 BLOCK = "__is_block__"
 
-REGISTRY_VARIABLES = {"http_functions", "receivers", "topics", "queues", "buckets"}
+REGISTRY_VARIABLES = {"functions", "topics", "queues", "buckets"}
+KINDS = ("http", "receiver")
 TASK_HANDLER = "task-handler"
 # service_config attribute -> the FunctionOptions field it is sized by
 SIZING = {"available_memory": "memory", "available_cpu": "cpu", "timeout_seconds": "timeout",
@@ -144,8 +145,14 @@ def _render(value, entry: dict):
     raise AssertionError(f"{value!r} does not come from each.value")
 
 
+def _kind(tfvars: dict, kind: str) -> dict[str, dict]:
+    """The entries of var.functions of one kind ("http" or "receiver")."""
+    assert kind in KINDS, kind
+    return {name: fn for name, fn in tfvars["functions"].items() if fn["kind"] == kind}
+
+
 def _options(registry, name: str) -> FunctionOptions:
-    """The options a deployed function (key of http_functions or receivers) was declared with."""
+    """The options a deployed function (key of var.functions) was declared with."""
     if name == TASK_HANDLER:
         return registry.task_handler_options
     if name in registry.receivers:

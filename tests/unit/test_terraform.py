@@ -14,6 +14,7 @@ import pytest
 
 from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, registry, tfvars)
     HCL_TYPES,
+    KINDS,
     REGISTRY_VARIABLES,
     SIZING,
     TASK_HANDLER,
@@ -21,6 +22,7 @@ from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, regi
     _block,
     _expr,
     _for_each_over,
+    _kind,
     _labelled,
     _locals,
     _of_type,
@@ -48,14 +50,18 @@ def test_tfvars_hold_exactly_the_registry(registry, tfvars):
     # Both directions, per variable: nothing missing, nothing the registry lacks.
     assert set(tfvars) == REGISTRY_VARIABLES
 
+    # Every function is of one kind, each deployed function listed once (no http function and
+    # receiver share a name, which would drop one of them).
+    assert {fn["kind"] for fn in tfvars["functions"].values()} <= set(KINDS)
     expected_http = {f"{kebab(s)}-api" for s in registry.surfaces} | {TASK_HANDLER}
-    assert set(tfvars["http_functions"]) == expected_http
-    assert set(tfvars["receivers"]) == set(registry.receivers)
+    assert set(_kind(tfvars, "http")) == expected_http
+    assert set(_kind(tfvars, "receiver")) == set(registry.receivers)
+    assert len(tfvars["functions"]) == len(expected_http) + len(registry.receivers)
     assert tfvars["topics"] == registry.topics
     assert set(tfvars["queues"]) == set(registry.queues) == set(registry.queue_options)
     assert set(tfvars["buckets"]) == set(registry.buckets)
 
-    for name, receiver in tfvars["receivers"].items():
+    for name, receiver in _kind(tfvars, "receiver").items():
         declared = registry.receivers[name]
         assert receiver["entry_point"] == declared.entry_point
         assert receiver["signal"] == declared.signal == declared.source.sender
@@ -74,21 +80,22 @@ def test_tfvars_hold_exactly_the_registry(registry, tfvars):
 
 def test_tfvars_carry_each_functions_and_queues_options(registry, tfvars):
     # Every deployed function has its own declared options, not one size for all.
-    for group in ("http_functions", "receivers"):
-        for name, fn in tfvars[group].items():
-            options = _options(registry, name)
-            for field in ("memory", "cpu", "timeout", "concurrency", "min_instances", "max_instances"):
-                assert fn[field] == getattr(options, field), f"{group}.{name}.{field}"
-            assert fn["secrets"] == sorted(options.secrets), f"{group}.{name} secrets"
-            retry = {"min_backoff", "max_backoff", "max_attempts"}
-            if group == "receivers":  # only Pub/Sub retries: HTTP functions are retried by their callers
-                assert {k: fn[k] for k in retry} == {k: getattr(options.retry, k) for k in retry}, name
-            else:
-                assert not retry & set(fn), f"HTTP function {name} carries a retry policy nobody applies"
+    retry = {"min_backoff", "max_backoff", "max_attempts"}
+    for name, fn in tfvars["functions"].items():
+        options = _options(registry, name)
+        for field in ("memory", "cpu", "timeout", "concurrency", "min_instances", "max_instances"):
+            assert fn[field] == getattr(options, field), f"{name}.{field}"
+        assert fn["secrets"] == sorted(options.secrets), f"{name} secrets"
+        # Each kind carries only its own fields (the other kind's are left out, null in terraform).
+        if fn["kind"] == "receiver":  # only Pub/Sub retries: HTTP functions are retried by their callers
+            assert {k: fn[k] for k in retry} == {k: getattr(options.retry, k) for k in retry}, name
+            assert not {"public", "routes"} & set(fn), f"receiver {name} carries HTTP fields"
+        else:
+            assert not (retry | {"topic", "signal"}) & set(fn), f"HTTP function {name} carries a receiver's fields"
     for name, queue in tfvars["queues"].items():
         assert {k: v for k, v in queue.items() if k != "tasks"} == registry.queue_options[name].variables(), name
     # The declarations differ (so the checks below would catch one literal size for all).
-    sizes = {(fn["memory"], fn["timeout"], tuple(fn["secrets"])) for fn in tfvars["receivers"].values()}
+    sizes = {(fn["memory"], fn["timeout"], tuple(fn["secrets"])) for fn in _kind(tfvars, "receiver").values()}
     assert len(sizes) > 1, "every receiver is declared alike: nothing tells per-function options apart"
 
 
@@ -104,10 +111,15 @@ def test_every_tfvars_key_is_a_declared_variable(config, tfvars):
             continue
         # map(object({...})): the object's attributes are exactly the generated keys, each of the
         # type its generated values have (null fits any type: a bucket without notifications).
+        # An attribute some entries leave out (one kind's fields) is optional(), the others required.
         assert declared_type.startswith("${map(object({"), f"var.{name}: {declared_type}"
-        attributes = dict(re.findall(r"(\w+)=(string|number|bool|list\(string\))", declared_type))
+        declared = re.findall(r"(\w+)=(optional\()?(string|number|bool|list\(string\))", declared_type)
+        attributes = {attribute: hcl_type for attribute, _, hcl_type in declared}
+        optional = {attribute for attribute, wrapped, _ in declared if wrapped}
         generated = {key for entry in value.values() for key in entry}
         assert set(attributes) == generated, f"var.{name} declares {sorted(attributes)}, tfvars hold {sorted(generated)}"
+        everywhere = {key for key in generated if all(key in entry for entry in value.values())}
+        assert optional == generated - everywhere, f"var.{name}: optional {sorted(optional)}, left out {sorted(generated - everywhere)}"
         for key, entry in value.items():
             for attribute, v in entry.items():
                 if v is not None:
@@ -132,46 +144,60 @@ def test_secrets_and_settings_are_variables(config):
 # --- the module iterates over the generated variables ---------------------------------------
 
 
-def test_functions_come_only_from_the_registry_maps(config):
+def test_functions_come_only_from_the_registry_map(config):
     functions = _of_type(config, "google_cloudfunctions2_function")
     iterated = sorted(_squash(body.get("for_each")) for body in functions.values())
-    # Exactly one resource per map; a function without for_each would be hand-kept.
-    assert iterated == ["${var.http_functions}", "${var.receivers}"], iterated
-    for body in functions.values():
-        assert _squash(body.get("name")) == "${each.key}"
-        build = _block(body, "build_config")
-        runtime = build.get("runtime")
-        if _expr(runtime) == "local.runtime":
-            runtime = _locals(config).get("runtime")
-        assert runtime == "python311"
-        assert _squash(build.get("entry_point")) == "${each.value.entry_point}"
-        assert _squash(build["environment_variables"].get("GOOGLE_FUNCTION_SOURCE")) == "${each.value.source}"
-        storage = _block(_block(build, "source"), "storage_source")
-        assert _squash(storage.get("object")) == "${google_storage_bucket_object.source.name}"
+    # Exactly one resource, over every deployed function; a function without for_each would be hand-kept.
+    assert iterated == ["${var.functions}"], iterated
+    (body,) = functions.values()
+    assert _squash(body.get("name")) == "${each.key}"
+    build = _block(body, "build_config")
+    runtime = build.get("runtime")
+    if _expr(runtime) == "local.runtime":
+        runtime = _locals(config).get("runtime")
+    assert runtime == "python311"
+    assert _squash(build.get("entry_point")) == "${each.value.entry_point}"
+    storage = _block(_block(build, "source"), "storage_source")
+    assert _squash(storage.get("object")) == "${google_storage_bucket_object.source.name}"
 
 
 def test_each_function_is_sized_by_its_own_options(config, tfvars, registry):
-    for group in ("http_functions", "receivers"):
-        (body,) = _for_each_over(config, "google_cloudfunctions2_function", f"var.{group}").values()
-        service = _block(body, "service_config")
-        for name, entry in tfvars[group].items():
-            options = _options(registry, name)
-            rendered = {attribute: _render(service.get(attribute), entry) for attribute in SIZING}
-            assert rendered == {attribute: getattr(options, field) for attribute, field in SIZING.items()}, name
+    (body,) = _for_each_over(config, "google_cloudfunctions2_function", "var.functions").values()
+    service = _block(body, "service_config")
+    for name, entry in tfvars["functions"].items():
+        options = _options(registry, name)
+        rendered = {attribute: _render(service.get(attribute), entry) for attribute in SIZING}
+        assert rendered == {attribute: getattr(options, field) for attribute, field in SIZING.items()}, name
 
 
-def test_receivers_are_cloudevent_functions(config):
-    (body,) = _for_each_over(config, "google_cloudfunctions2_function", "var.receivers").values()
-    env = _block(body, "build_config")["environment_variables"]
-    assert env.get("GOOGLE_FUNCTION_SIGNATURE_TYPE") == "cloudevent"
+def test_only_receivers_are_cloudevent_functions(config):
+    (body,) = _for_each_over(config, "google_cloudfunctions2_function", "var.functions").values()
+    # Every function's source file; the CloudEvent signature for receivers only (the others take requests).
+    environment = _squash(_block(body, "build_config").get("environment_variables"))
+    assert re.fullmatch(
+        r'\$\{merge\(\{GOOGLE_FUNCTION_SOURCE=each\.value\.source\},'
+        r'each\.value\.kind=="receiver"\?\{GOOGLE_FUNCTION_SIGNATURE_TYPE="cloudevent"\}:\{\}\)\}', environment
+    ), f"unexpected build environment: {environment}"
     assert "event_trigger" not in body, "receivers are pushed to by their own subscription, not an Eventarc trigger"
+
+
+def test_locals_and_outputs_split_the_functions_by_kind(config):
+    (fn_name,) = _of_type(config, "google_cloudfunctions2_function")
+    locals_, outputs = _locals(config), _labelled(config, "output")
+    for local, kind, output in (("http_functions", "http", "http_function_uris"),
+                                ("receivers", "receiver", "receiver_function_uris")):
+        assert re.fullmatch(rf'\$\{{\{{for(\w+),(\w+)invar\.functions:\1=>\2if\2\.kind=="{kind}"\}}\}}',
+                            _squash(locals_.get(local))), f"local.{local}: {locals_.get(local)}"
+        assert re.fullmatch(
+            rf"\$\{{\{{for(\w+),\w+inlocal\.{local}:\1=>google_cloudfunctions2_function\.{fn_name}\[\1\]"
+            r"\.service_config\[0\]\.uri\}\}", _squash(outputs[output].get("value"))), f"output {output}"
 
 
 @pytest.mark.parametrize(
     "rtype, expr",
     [
         ("google_pubsub_topic", "${toset(var.topics)}"),
-        ("google_pubsub_subscription", "${var.receivers}"),
+        ("google_pubsub_subscription", "${local.receivers}"),
         ("google_cloud_tasks_queue", "${var.queues}"),
         ("google_storage_bucket", "${var.buckets}"),
     ],
@@ -190,7 +216,7 @@ def test_registry_resources_use_for_each(config, tfvars, rtype, expr):
     # source bucket), never a hand-kept copy of something the registry declares.
     registry_names = {
         "google_pubsub_topic": set(tfvars["topics"]),
-        "google_pubsub_subscription": set(tfvars["receivers"]),
+        "google_pubsub_subscription": set(_kind(tfvars, "receiver")),
         "google_cloud_tasks_queue": set(tfvars["queues"]),
         "google_storage_bucket": set(tfvars["buckets"]),
     }[rtype]
@@ -224,11 +250,11 @@ def test_queues_are_all_from_var_queues(config, tfvars, registry):
 
 
 def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, registry):
-    ((sub_name, body),) = _for_each_over(config, "google_pubsub_subscription", "var.receivers").items()
-    (fn_name,) = _for_each_over(config, "google_cloudfunctions2_function", "var.receivers")
+    ((sub_name, body),) = _for_each_over(config, "google_pubsub_subscription", "local.receivers").items()
+    (fn_name,) = _for_each_over(config, "google_cloudfunctions2_function", "var.functions")
 
-    # Keyed on var.receivers, so one subscription per receiver; named and routed by it.
-    assert set(tfvars["receivers"]) == set(registry.receivers)
+    # Keyed on local.receivers, so one subscription per receiver; named and routed by it.
+    assert set(_kind(tfvars, "receiver")) == set(registry.receivers)
     assert _squash(body.get("topic")) == "${google_pubsub_topic.topics[each.value.topic].id}"
 
     push = _block(body, "push_config")
@@ -262,7 +288,7 @@ def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, re
     ]
     assert len(publishers) == 1, "the Pub/Sub service agent must publish to the dead-letter topic"
     subscribers = [
-        b for b in _for_each_over(config, "google_pubsub_subscription_iam_member", "var.receivers").values()
+        b for b in _for_each_over(config, "google_pubsub_subscription_iam_member", "local.receivers").values()
         if b.get("role") == "roles/pubsub.subscriber" and _expr(b.get("member")) == "local.pubsub_service_agent"
         and _expr(b.get("subscription")) == f"google_pubsub_subscription.{sub_name}[each.key].name"
     ]
@@ -270,9 +296,9 @@ def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, re
 
 
 def test_receiver_options_reach_their_subscription(config, tfvars, registry):
-    (body,) = _for_each_over(config, "google_pubsub_subscription", "var.receivers").values()
+    (body,) = _for_each_over(config, "google_pubsub_subscription", "local.receivers").values()
     dead, retry = _block(body, "dead_letter_policy"), _block(body, "retry_policy")
-    for name, entry in tfvars["receivers"].items():
+    for name, entry in _kind(tfvars, "receiver").items():
         options = registry.receivers[name].options
         # Dead-lettered after the receiver's own max_attempts, with its own backoff.
         assert _render(dead.get("max_delivery_attempts"), entry) == options.retry.max_attempts, name
@@ -282,19 +308,19 @@ def test_receiver_options_reach_their_subscription(config, tfvars, registry):
         assert _render(body.get("ack_deadline_seconds"), entry) == max(10, options.timeout), name
         assert 5 <= options.retry.max_attempts <= 100 and options.retry.max_backoff <= 600, f"{name}: beyond Pub/Sub's limits"
     # The sweeper runs longer than the default: its subscription must wait for it.
-    sweeper = tfvars["receivers"]["maintenance-tick--flush-pending-steps"]
+    sweeper = tfvars["functions"]["maintenance-tick--flush-pending-steps"]
     assert _render(body.get("ack_deadline_seconds"), sweeper) == registry.receivers[
         "maintenance-tick--flush-pending-steps"].options.timeout > 60
 
 
 def test_push_account_may_invoke_every_receiver(config):
-    (fn_name,) = _for_each_over(config, "google_cloudfunctions2_function", "var.receivers")
+    (fn_name,) = _for_each_over(config, "google_cloudfunctions2_function", "var.functions")
     invokers = [
-        b for b in _for_each_over(config, "google_cloud_run_service_iam_member", "var.receivers").values()
+        b for b in _for_each_over(config, "google_cloud_run_service_iam_member", "local.receivers").values()
         if b.get("role") == "roles/run.invoker" and f"google_cloudfunctions2_function.{fn_name}[each.key]" in str(b.get("service"))
     ]
     assert len(invokers) == 1, invokers
-    (sub,) = _for_each_over(config, "google_pubsub_subscription", "var.receivers").values()
+    (sub,) = _for_each_over(config, "google_pubsub_subscription", "local.receivers").values()
     push_account = _squash(_block(_block(sub, "push_config"), "oidc_token")["service_account_email"])
     assert _squash(invokers[0]["member"]) == f"serviceAccount:{push_account}"
 
@@ -310,9 +336,9 @@ def test_every_task_maps_to_a_declared_queue(registry, tfvars):
 
 
 def test_task_handler_routes_cover_every_task(registry, tfvars, config):
-    handler = tfvars["http_functions"].get(TASK_HANDLER)
+    handler = tfvars["functions"].get(TASK_HANDLER)
     assert handler is not None
-    assert handler["public"] is False
+    assert handler["kind"] == "http" and handler["public"] is False
     assert handler["entry_point"] == "task_handler" and handler["source"] == "functions/tasks.py"
     missing = {f"POST /{name}" for name in registry.tasks} - set(handler["routes"])
     assert not missing, f"task handler does not route {sorted(missing)}"
@@ -326,7 +352,7 @@ def test_every_registry_route_is_served(registry, tfvars):
     assert registry.routes, "the registry declares no route: nothing checked"
     served = {
         route: name
-        for name, fn in tfvars["http_functions"].items()
+        for name, fn in _kind(tfvars, "http").items()
         if name != TASK_HANDLER
         for route in fn["routes"]
     }
@@ -342,10 +368,10 @@ def test_http_invokers_follow_public_flag(config):
     invokers = _of_type(config, "google_cloud_run_service_iam_member")
     public = [b for b in invokers.values() if b.get("member") == "allUsers"]
     assert len(public) == 1
-    assert re.search(r"var\.http_functions:.*if(\w+)\.public\}", _squash(public[0].get("for_each")))
+    assert re.search(r"inlocal\.http_functions:.*if(\w+)\.public\}", _squash(public[0].get("for_each")))
     private = [
         b for b in invokers.values()
         if "google_service_account.tasks.email" in str(b.get("member")) and b.get("role") == "roles/run.invoker"
     ]
     assert len(private) == 1
-    assert re.search(r"var\.http_functions:.*if!(\w+)\.public\}", _squash(private[0].get("for_each")))
+    assert re.search(r"inlocal\.http_functions:.*if!(\w+)\.public\}", _squash(private[0].get("for_each")))

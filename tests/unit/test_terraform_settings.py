@@ -76,23 +76,23 @@ def test_functions_get_the_environment_the_code_reads(config):
 
 
 def test_each_function_gets_only_the_secrets_it_lists(config, tfvars, registry):
-    for group in ("http_functions", "receivers"):
-        for name, entry in tfvars[group].items():
-            declared = set(_options(registry, name).secrets)
-            env = _environment(config, entry)
-            assert set(env) & set(SECRET_NAMES) == declared, f"{name} gets {sorted(set(env) & set(SECRET_NAMES))}"
-            assert set(env["FUNCTION_SECRETS"].split()) == declared, name  # what config.py insists on
+    functions = tfvars["functions"]
+    for name, entry in functions.items():
+        declared = set(_options(registry, name).secrets)
+        env = _environment(config, entry)
+        assert set(env) & set(SECRET_NAMES) == declared, f"{name} gets {sorted(set(env) & set(SECRET_NAMES))}"
+        assert set(env["FUNCTION_SECRETS"].split()) == declared, name  # what config.py insists on
     # The ones that sign or check something have theirs; the meta surface has none.
-    assert _environment(config, tfvars["http_functions"]["meta-api"])["FUNCTION_SECRETS"] == ""
-    assert "JWT_SECRET" in _environment(config, tfvars["http_functions"]["goals-api"])
-    assert "TASK_SECRET" in _environment(config, tfvars["http_functions"][TASK_HANDLER])
-    assert "JWT_SECRET" not in _environment(config, tfvars["http_functions"][TASK_HANDLER])
+    assert _environment(config, functions["meta-api"])["FUNCTION_SECRETS"] == ""
+    assert "JWT_SECRET" in _environment(config, functions["goals-api"])
+    assert "TASK_SECRET" in _environment(config, functions[TASK_HANDLER])
+    assert "JWT_SECRET" not in _environment(config, functions[TASK_HANDLER])
 
 
 def test_secret_validations_list_the_secrets_the_code_knows():
     # Validations cannot read local.secrets (before terraform 1.9), so they list the names again.
     listed = re.findall(r"contains\((\[[^\]]*\]), s\)", (TF_DIR / "variables.tf").read_text())
-    assert len(listed) == 2, "http_functions and receivers must both validate their secrets"
+    assert len(listed) == 1, "var.functions validates every function's secrets, in one place"
     assert all(sorted(json.loads(names)) == sorted(SECRET_NAMES) for names in listed), listed
 
 
@@ -119,7 +119,7 @@ def test_source_archive_is_named_by_its_hash_and_keeps_the_code(config, tfvars):
     for noise in (".git", ".venv", "node_modules", "tests", "infra", ".stack"):
         assert _excluded(noise, excludes), f"{noise} goes into the source archive"
     assert _excluded("shared/core/__pycache__/x.pyc", excludes)
-    sources = {fn["source"] for group in ("http_functions", "receivers") for fn in tfvars[group].values()}
+    sources = {fn["source"] for fn in tfvars["functions"].values()}
     for path in sorted(sources | {"functions/_bootstrap.py", "shared/app.py", "requirements.txt"}):
         assert (ROOT / path).is_file(), f"{path} is missing"
         assert not _excluded(path, excludes), f"{path} is excluded from the source archive"
@@ -221,17 +221,23 @@ def _plan_variables(directory: pathlib.Path, tfvars: dict) -> subprocess.Complet
 def test_generated_tfvars_pass_the_variable_validations(tmp_path, tfvars):
     result = _plan_variables(tmp_path, tfvars)
     assert result.returncode == 0, result.stdout + result.stderr
+    # An HTTP function may run up to 3600 s; only a receiver's timeout (its ack deadline) stops at 600.
+    longest = json.loads(json.dumps(tfvars))
+    longest["functions"][TASK_HANDLER]["timeout"] = 3600
+    result = _plan_variables(tmp_path, longest)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_variable_validations_reject_what_the_platform_would(tmp_path, tfvars):
     bad = json.loads(json.dumps(tfvars))
-    receiver = next(iter(bad["receivers"].values()))
-    receiver.update(max_attempts=3, memory="512", secrets=["SOME_SECRET"])
+    receiver = next(fn for fn in bad["functions"].values() if fn["kind"] == "receiver")
+    receiver.update(max_attempts=3, memory="512", secrets=["SOME_SECRET"], timeout=700)
+    del bad["functions"]["meta-api"]["public"]  # an http function must say who may invoke it
     bad["queues"][next(iter(bad["queues"]))]["max_dispatches_per_second"] = 1000
     result = _plan_variables(tmp_path, bad)
     assert result.returncode != 0
     for message in ("max_attempts must be between 5 and 100", "memory is a size", "secrets are among",
-                    "max_dispatches_per_second <= 500"):
+                    "1-600 s for a receiver", '"http" (with public)', "max_dispatches_per_second <= 500"):
         assert message in re.sub(r"\s+", " ", result.stderr), f"no validation said {message!r}:\n{result.stderr}"
 
 
