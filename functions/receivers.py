@@ -7,10 +7,12 @@ import _bootstrap  # noqa: F401
 import functions_framework
 
 from shared import app
+from shared.core.config import settings
 from shared.core import delivery, logs
 
 logs.setup()
 REGISTRY = app.load()
+settings()  # on Cloud Run, a missing secret stops the start, not every request
 
 
 def _entry_point(function: str):

@@ -12,6 +12,35 @@ resource "google_firestore_field" "steps_ttl" {
   depends_on = [google_project_service.apis]
 }
 
+# Claims (shared/core/claims.py) carry `expire_at` a day past their lease: a crashed holder's claim
+# is removed by the same TTL mechanism.
+resource "google_firestore_field" "claims_ttl" {
+  project    = var.project
+  database   = "(default)"
+  collection = "claims"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_project_service.apis]
+}
+
+# Step markers' large fields are never queried: no index entries for them (they would only cost
+# writes). The sweep queries `sweep_at`, which keeps its default single-field index.
+resource "google_firestore_field" "steps_unindexed" {
+  for_each = toset(["effects", "response"])
+
+  project    = var.project
+  database   = "(default)"
+  collection = "steps"
+  field      = each.key
+
+  index_config {}
+
+  depends_on = [google_project_service.apis]
+}
+
 # The maintenance backstops query by due time (shared/goals/service.py): an equality filter and
 # a range on another field need a composite index.
 resource "google_firestore_index" "goals_overdue" {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Callable
 
 from shared.core import clock
@@ -19,7 +20,17 @@ from shared.core.firestore import db
 
 CLAIMS = "claims"
 LEASE_SECONDS = 30  # far above one step's transaction; a dead holder blocks at most this long
-POLL_SECONDS = 0.03
+FIRST_POLL, LAST_POLL = 0.02, 0.25  # seconds between polls, growing: waiters stay cheap
+
+
+class ClaimTimeout(Exception):
+    """The claim stayed with another run for longer than the caller would wait."""
+
+
+def _lease() -> dict:
+    until = clock.now() + LEASE_SECONDS
+    # expire_at: Firestore's TTL policy (infra/terraform) removes claims a crashed holder left
+    return {"until": until, "expire_at": datetime.fromtimestamp(until + 86400, timezone.utc)}
 
 
 def _ref(name: str):
@@ -31,7 +42,7 @@ def _try(ref):
     from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
 
     try:
-        return ref.create({"until": clock.now() + LEASE_SECONDS}).update_time
+        return ref.create(_lease()).update_time
     except AlreadyExists:
         pass
     snap = ref.get()
@@ -41,7 +52,7 @@ def _try(ref):
         return None
     try:  # the holder died: take over, unless someone else took over first
         option = db().write_option(last_update_time=snap.update_time)
-        return ref.update({"until": clock.now() + LEASE_SECONDS}, option=option).update_time
+        return ref.update(_lease(), option=option).update_time
     except (FailedPrecondition, NotFound):
         return None
 
@@ -49,9 +60,9 @@ def _try(ref):
 @contextmanager
 def held(name: str, *, wait: float, ready: Callable[[], bool] = lambda: False):
     """Hold the claim `name` for the block. Yields True once held, or False early when `ready()`
-    says the work is already done (a repeat), or raises TimeoutError after `wait` seconds."""
+    says the work is already done (a repeat), or raises ClaimTimeout after `wait` seconds."""
     ref = _ref(name)
-    deadline = time.monotonic() + wait
+    deadline, pause = time.monotonic() + wait, FIRST_POLL
     while True:
         if ready():
             yield False
@@ -60,8 +71,9 @@ def held(name: str, *, wait: float, ready: Callable[[], bool] = lambda: False):
         if written is not None:
             break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{name} is claimed by another run")
-        time.sleep(random.uniform(POLL_SECONDS / 2, POLL_SECONDS * 1.5))
+            raise ClaimTimeout(f"{name} is claimed by another run")
+        time.sleep(random.uniform(pause / 2, pause * 1.5))
+        pause = min(pause * 1.5, LAST_POLL)
     try:
         yield True
     finally:

@@ -49,7 +49,7 @@ class Settings:
         return self.secret("PUSHER_SECRET")
 
 
-SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")
+SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")  # what FunctionOptions.secrets may name
 LOCAL_SECRETS = {
     "JWT_SECRET": "local-jwt-secret-change-me-0123456789abcdef",
     "TASK_SECRET": "local-task-secret-change-me-0123456789abcdef",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from typing import Any, Callable, TypeVar
@@ -12,7 +13,7 @@ from shared.core.config import settings
 from shared.core.errors import NotFound
 
 T = TypeVar("T")
-M = TypeVar("M")
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -79,6 +80,24 @@ def changes(before: BaseModel, after: BaseModel) -> dict:
     """The top-level fields a rule changed, as an update: saves write what changed, nothing else."""
     old, new = document(before), document(after)
     return {name: value for name, value in new.items() if old.get(name) != value or name not in old}
+
+
+def each(query, model, page: int = 200):
+    """Every document `query` finds, page by page, as `model`. One that does not parse (written by
+    newer code during a deploy, say) is logged and passed over instead of stopping the rest."""
+    from pydantic import ValidationError
+
+    last = None
+    while True:
+        snaps = list((query if last is None else query.start_after(last)).limit(page).stream())
+        for snap in snaps:
+            try:
+                yield as_model(model, snap)
+            except ValidationError as exc:
+                log.error("%s does not parse: %s", snap.reference.path, exc)
+        if len(snaps) < page:
+            return
+        last = snaps[-1]
 
 
 def load(ref, model, name: str, txn=None):

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 
-from shared.core import idempotency, logs, steps
+from shared.core import idempotency, logs, options, steps
 from shared.core.auth import Principal, authenticate
 from shared.core.errors import (
     AlreadyApplied,
@@ -273,7 +273,8 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
         if client_key and (stored := steps.stored(client_key.step_key)) is not None:
             return Json(*reversed(idempotency.replay(stored, client_key)))  # a retry: the rules do not run again
         try:
-            result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers), client_key))
+            with options.declared(REGISTRY.surface_options[route.surface]):
+                result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers), client_key))
         except AlreadyApplied as repeat:
             if client_key is None:
                 raise

@@ -2,9 +2,17 @@
 (the way firebase-functions' decorator options are) and generated into terraform variables."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import asdict, dataclass
+from typing import Iterator
 
-SECRET_NAMES = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")
+from shared.core.config import SECRETS as SECRET_NAMES
+
+# The options of the function running now. The local host runs every function in one process
+# with every secret, so a function that forgot to declare one would pass locally and fail in the
+# cloud: effects check the declaration instead (`requires`), the same here as there.
+_running: contextvars.ContextVar[FunctionOptions | None] = contextvars.ContextVar("function_options", default=None)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,23 @@ class FunctionOptions:
 
     def variables(self) -> dict:
         return {**asdict(self), "secrets": sorted(self.secrets)}
+
+
+@contextlib.contextmanager
+def declared(options: FunctionOptions) -> Iterator[None]:
+    """Run the block as the function these options describe."""
+    token = _running.set(options)
+    try:
+        yield
+    finally:
+        _running.reset(token)
+
+
+def requires(secret: str, why: str) -> None:
+    """Refuse `why` (e.g. scheduling a task) in a function whose options do not list `secret`."""
+    running = _running.get()
+    if running is not None and secret not in running.secrets:
+        raise RuntimeError(f"{why} needs {secret}: add it to this function's FunctionOptions.secrets")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class Message:
     payload: object
     published_at: float | None
     trace: str | None
+    message_id: str
 
 
 def decode(message: dict) -> Message:
@@ -58,4 +59,4 @@ def decode(message: dict) -> Message:
     published = message.get("publishTime") or message.get("publish_time")
     published_at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp() if published else None
     return Message(attributes.get("sender", ""), attributes.get("event_id", ""), payload, published_at,
-                   logs.trace_from_header(attributes.get("trace")))
+                   logs.trace_from_header(attributes.get("trace")), str(message.get("messageId") or message.get("message_id") or ""))

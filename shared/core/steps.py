@@ -20,13 +20,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from shared.core import claims, clock, logs
+from shared.core import claims, clock, logs, options
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, AppError, Busy, Retry
 from shared.core.firestore import db, increment, run_transaction, where
@@ -36,13 +37,17 @@ log = logging.getLogger(__name__)
 STEPS = "steps"
 RETENTION_SECONDS = 35 * 24 * 3600  # markers outlive any redelivery: Cloud Tasks 30 d ahead, Pub/Sub 31 d
 LEASE_SECONDS = 300  # well above what applying a step's few effects may take (publish waits <= 30 s)
-MAX_FAILURES = 20  # then the marker is left for an operator (logged with its last error)
+MAX_FAILURES = 20  # then every further failure is logged as an error for an operator
+MAX_RETRY_IN = 3600  # seconds between sweeps of a marker that keeps failing: it is never given up
+SWEEP_BUDGET = 240  # seconds one sweep may spend (the sweeper's timeout is 300)
 CLAIM_WAIT = 5.0  # seconds a run queues behind another one changing the same resource
 
 
 def _doc_id(key: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9:@._-]", "_", key)
-    return safe if len(safe) <= 400 else safe[:300] + hashlib.sha256(key.encode()).hexdigest()
+    if safe == key and len(key) <= 400:
+        return key
+    return safe[:300] + "~" + hashlib.sha256(key.encode()).hexdigest()  # distinct keys stay distinct
 
 
 @dataclass
@@ -59,11 +64,13 @@ class Effects:
     def schedule(self, task: Task, args: TaskArgs, at: float) -> None:
         if REGISTRY.tasks.get(getattr(task, "name", None)) is not task:
             raise TypeError(f"{task!r} is not a declared task")
+        options.requires("TASK_SECRET", f"scheduling {task.name}")  # tasks are signed
         self.items.append({"kind": "schedule", "task": task.name, "args": task.checked(args), "at": float(at)})
 
     def notify(self, channels: list[str], event: str, data: BaseModel) -> None:
         from shared.realtime import pusher
 
+        options.requires("PUSHER_SECRET", f"notifying {event}")
         plain = data.model_dump(mode="json", by_alias=True)
         pusher.encode(plain)  # over Pusher's 10 KB limit: refused now, not by Pusher after commit
         self.items.append({"kind": "notify", "channels": list(channels), "event": event, "data": plain})
@@ -109,9 +116,10 @@ def _run(key: str, body, redelivered: bool, claim: str | None, precheck, client_
             return None
         fx = Effects()
         result = body(txn, fx)
-        now = clock.now()
-        state = {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None,
-                 "lease_until": now + LEASE_SECONDS, "repeats": 0, "sweep_at": now + settings().sweep_after,
+        now, pending = clock.now(), bool(fx.items)
+        state = {"key": key, "applied_at": now, "effects": fx.items, "flushed_at": None if pending else now,
+                 "lease_until": now + LEASE_SECONDS if pending else 0, "repeats": 0,
+                 "sweep_at": now + settings().sweep_after if pending else None,
                  "trace": logs.fields().get("trace"),  # effects carry it on, wherever they are applied
                  # a Timestamp: the field Firestore's TTL policy (infra/terraform) deletes by
                  "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)}
@@ -119,30 +127,33 @@ def _run(key: str, body, redelivered: bool, claim: str | None, precheck, client_
             plain = result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result
             state |= {"request_hash": client_key.request_hash, "response": {"status": client_key.status, "body": plain}}
         txn.create(ref, state)
-        return (result,)
+        return result, pending
 
     # a repeat is the common case under at-least-once delivery: see it without taking locks
     if ref.get().exists:
-        _repeat(key)
+        _repeat(key, redelivered)
     if claim is None:
         applied = run_transaction(attempt)
     else:
         try:
             with claims.held(claim, wait=CLAIM_WAIT, ready=lambda: _done_or_refused(ref, precheck)) as mine:
                 applied = run_transaction(attempt) if mine else None
-        except TimeoutError:
+        except claims.ClaimTimeout:
             if redelivered:
                 raise Retry(f"{claim} is busy") from None
             raise Busy(f"{claim.split(':')[0]} is being changed by another request; try again") from None
     if applied is None:
-        _repeat(key)
+        _repeat(key, redelivered)
+    result, pending = applied
+    if not pending:
+        return result
     try:
         _apply_all(ref)  # this run holds the lease it committed with
     except Exception:
         if redelivered:
             raise
         log.exception("effects of step %s deferred to the sweep", key)
-    return applied[0]
+    return result
 
 
 def _done_or_refused(ref, precheck) -> bool:
@@ -158,10 +169,17 @@ def _done_or_refused(ref, precheck) -> bool:
     return False
 
 
-def _repeat(key: str):
+def _repeat(key: str, redelivered: bool = True):
     ref = marker(key)
-    ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
-    flushed = flush(key)
+    try:
+        ref.update({"repeats": increment(1)})  # observable: a repeat was seen and changed nothing
+        flushed = flush(key)
+    except Exception:
+        if redelivered:
+            raise
+        # an HTTP repeat still gets its answer (a stored response, a 409); the sweep sends the effects
+        log.exception("repeat of step %s could not check its effects", key)
+        flushed = False
     raise AlreadyApplied(f"step {key} was already applied", flushed=flushed, marker=ref.get().to_dict())
 
 
@@ -181,6 +199,7 @@ def flush(key: str) -> bool:
         if not snap.exists or state.get("flushed_at") is not None:
             return "done"
         if (state.get("lease_until") or 0) > clock.now():
+            txn.update(ref, {"sweep_at": state["lease_until"]})  # the sweep looks again once the lease is out
             return "busy"
         txn.update(ref, {"lease_until": clock.now() + LEASE_SECONDS})
         return "claimed"
@@ -195,13 +214,15 @@ def sweep(limit: int = 200) -> dict[str, int]:
     """Apply the effects of steps whose run died or failed after commit (the maintenance tick).
 
     Reads only markers that are due (`sweep_at` has passed), oldest first, so markers that keep
-    failing wait longer each time and never crowd out the others; after MAX_FAILURES a marker
-    is left for an operator.
+    failing wait longer each time (up to an hour) and never crowd out the others.
     """
+    started = time.monotonic()
     due = where(STEPS, ("sweep_at", "<=", clock.now())).order_by("sweep_at").limit(limit)
     keys = [snap.get("key") for snap in due.stream()]
     flushed = 0
     for key in keys:
+        if time.monotonic() - started > SWEEP_BUDGET:
+            break  # the next tick carries on
         try:
             flushed += flush(key)
         except Exception:
@@ -222,11 +243,13 @@ def _apply_all(ref) -> None:
                     ref.update({"effects_done": index + 1})
     except Exception as exc:
         failures = state.get("failures", 0) + 1
-        retry_in = min(settings().sweep_after * 2 ** failures, 3600)
+        retry_in = min(settings().sweep_after * 2 ** failures, MAX_RETRY_IN)
         if failures >= MAX_FAILURES:
-            log.error("step %s failed %d times; left for an operator: %r", state["key"], failures, exc)
-        ref.update({"lease_until": 0, "failures": failures, "last_error": repr(exc)[:500],
-                    "sweep_at": None if failures >= MAX_FAILURES else clock.now() + retry_in})
+            log.error("step %s failed %d times, last with %r: its effects are still unsent", state["key"], failures, exc)
+        now = clock.now()
+        ref.update({"lease_until": 0, "failures": failures, "last_error": repr(exc)[:500], "sweep_at": now + retry_in,
+                    # unsent effects outlive the TTL: the marker is kept as long as it keeps failing
+                    "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)})
         raise
     ref.update({"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects), "sweep_at": None})
 

@@ -71,7 +71,7 @@ def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
     args = spec.checked(args) if isinstance(args, TaskArgs) else args
     body = json.dumps(spec.args.model_validate(args).model_dump(mode="json"), separators=(",", ":")).encode()
     due = min(at, clock.now() + MAX_AHEAD)
-    name = task_id(task, args, due)
+    name = task_id(task, args, at)  # named by when it is meant for: a repeat gets the same name
     request = {
         "http_method": "POST",
         "url": f"{settings().tasks_target_url}/{task}",

@@ -120,10 +120,6 @@ class GoalBase(BaseModel):
     def target_met(self) -> bool:
         return bool(self.levels) and self.progress >= self.levels[0].target
 
-    def early_by(self, now: float) -> float:
-        """Seconds until `exp` for an active goal (how early a deactivate_goal task arrived)."""
-        return max(0.0, self.exp - now) if self.active and self.exp is not None else 0.0
-
     def end(self, now: float, triggerer: str | None):
         """Seed `deactivate_goal`: active -> false, exp -> min(exp, now). Returns (goal, GoalEnded)."""
         if not self.active:

@@ -7,10 +7,12 @@ A message only says which goal to look at: receivers act on the goal as stored, 
 from __future__ import annotations
 
 import logging
+import time
 
 from shared.analytics import TRACK, AnalyticsEvent
 from shared.core import clock
 from shared.core.config import settings
+from shared.core.delivery import settle
 from shared.core.errors import AlreadyApplied, AppError, Conflict
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY, Signal
@@ -34,6 +36,7 @@ from shared.realtime.pusher import stream_channels
 
 log = logging.getLogger(__name__)
 receiver = REGISTRY.receiver
+RECONCILE_BUDGET = 40  # seconds one tick spends reconciling (the receiver's timeout is 60)
 SCHEDULES = FunctionOptions(secrets=("TASK_SECRET",))  # receivers that schedule tasks sign them
 NOTIFIES = FunctionOptions(secrets=("PUSHER_SECRET",))
 
@@ -96,13 +99,15 @@ def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
     goal = service.load(event.goal_id, txn)
     if (goal.session_id, goal.owner) != (event.session_id, event.streamer_id):
         raise Conflict(f"goal {goal.id} is not in session {event.session_id}", code="goal_not_in_session")
+    if not goal.active:  # clients heard goal.ended already: a late goal.added would confuse them
+        raise Conflict(f"goal {goal.id} has ended", code="goal_ended")
     fx.notify(stream_channels(goal.owner), "goal.added", goal.notice(goal.owner))
 
 
 @receiver(GOAL_ENDED, applies=is_show_funding, claim=on_session)
 def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
     goal = ended_goal(event.goal_id, txn)
-    sessions.stamp_funding_ended(txn, goal.session_id, goal.id, clock.now())
+    sessions.stamp_funding_ended(txn, goal.session_id, goal.id, goal.ended_at)
 
 
 @receiver(GOAL_ENDED, options=NOTIFIES)
@@ -123,8 +128,10 @@ def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
 
 
 @receiver(SESSION_ENDED, step=False)
-def end_session_goals(event: SessionEnded) -> dict:
+def end_session_goals(event: SessionEnded) -> dict | str:
     """Goals still active in a session that ended end now (each its own idempotent step)."""
+    if sessions.load(event.session_id).active:  # session.ended is only published once it ended
+        raise Conflict(f"session {event.session_id} has not ended", code="session_active")
     ended = 0
     for goal_id in service.active_goal_ids(event.session_id):
         ended += _quietly(service.deactivate, goal_id)
@@ -137,10 +144,19 @@ def reconcile_goals(tick) -> dict:
     deactivate_goal task was dropped), a pre-sale with no refund decision past its check time
     (trigger_show_escrow_refund or the check was dead-lettered). Both go through the same
     idempotent steps as the normal path, after the normal path had `sweep_after` s to act."""
-    late = clock.now() - settings().sweep_after
-    ended = sum(_quietly(service.deactivate, goal.id) for goal in service.overdue_active_goals(late))
-    decided = sum(_quietly(service.decide_funding_refund, goal.id) for goal in service.overdue_refund_checks(late))
-    return {"ended": ended, "decided": decided}
+    late, started = clock.now() - settings().sweep_after, time.monotonic()
+    counts = {}
+    for name, overdue, step in (("ended", service.overdue_active_goals, service.deactivate),
+                                ("decided", service.overdue_refund_checks, service.decide_funding_refund)):
+        counts[name] = 0
+        for goal in overdue(late):
+            if time.monotonic() - started > RECONCILE_BUDGET:
+                return {**counts, "unfinished": name}  # the next tick carries on
+            try:  # one goal that fails must not hold up the others, nor the refund checks
+                counts[name] += _quietly(step, goal.id)
+            except Exception:
+                log.exception("%s of goal %s failed; the next tick tries again", step.__name__, goal.id)
+    return counts
 
 
 def _quietly(step, goal_id: str) -> int:
@@ -150,7 +166,5 @@ def _quietly(step, goal_id: str) -> int:
     except AlreadyApplied:  # the normal path got there first
         return 0
     except AppError as exc:
-        if exc.retryable:
-            raise
-        log.info("%s of goal %s: %s", step.__name__, goal_id, exc.message)
+        settle(exc, f"{step.__name__} of goal {goal_id}")
         return 0

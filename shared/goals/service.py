@@ -5,6 +5,8 @@ one step with the events the rule returned. Only this feature writes goals.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import changes, db
@@ -116,13 +118,12 @@ def active_goal_ids(session_id: str, txn=None) -> list[str]:
     return [snap.id for snap in query.stream(transaction=txn)]
 
 
-def overdue_active_goals(before: float, limit: int = 200) -> list[ShowFundingGoal]:
+def overdue_active_goals(before: float) -> Iterator[ShowFundingGoal]:
     """Active goals whose exp passed before `before`, oldest first (their deactivate task was lost)."""
-    query = firestore.where(GOALS, ("exp", "<", before), active=True).order_by("exp").limit(limit)
-    return [firestore.as_model(GOAL, snap) for snap in query.stream()]
+    return firestore.each(firestore.where(GOALS, ("exp", "<", before), active=True).order_by("exp"), GOAL)
 
 
-def overdue_refund_checks(before: float, limit: int = 200) -> list[ShowFundingGoal]:
+def overdue_refund_checks(before: float) -> Iterator[ShowFundingGoal]:
     """Ended pre-sales still without a refund decision whose check was due before `before`."""
     query = firestore.where(GOALS, ("refund_due_at", "<", before), refund=None).order_by("refund_due_at")
-    return [firestore.as_model(GOAL, snap) for snap in query.limit(limit).stream()]
+    return firestore.each(query, GOAL)

@@ -72,11 +72,25 @@ def test_a_permanent_failure_is_dropped_without_a_marker_and_a_retryable_one_rai
     assert delivery.receive(function, message) == "applied" and runs() == 1
 
 
-def test_a_malformed_message_is_dropped(step_receiver):
-    function, runs, _ = step_receiver
+def test_a_malformed_message_is_raised_for_the_dead_letter_topic(stack):
     broken = {"attributes": {"sender": "goal.ended", "event_id": "goal.ended:x"},
               "data": base64.b64encode(json.dumps({"goal_id": 1}).encode()).decode()}
-    assert delivery.receive("goal-ended--notify-goal-ended", broken) == "dropped"
+    with pytest.raises(ValueError, match="malformed"):
+        delivery.receive("goal-ended--notify-goal-ended", broken)
+
+
+def test_an_event_id_that_does_not_name_the_payload_is_dropped_without_a_marker(stack):
+    """The payload's business id names the event: a message that claims another event's id cannot
+    take that event's place."""
+    from tests.unit.test_goal_rules import NOW, pre_sale
+
+    _, event = pre_sale().end(NOW, None)
+    other = ids.new_id()
+    forged = {"attributes": {"sender": "goal.ended", "event_id": f"goal.ended:{other}"},
+              "data": base64.b64encode(json.dumps(event.model_dump(mode="json", by_alias=True)).encode()).decode()}
+    assert delivery.receive("goal-ended--notify-goal-ended", forged) == "dropped"
+    assert steps.stored(f"notify_goal_ended@goal.ended:{other}") is None
+    assert steps.stored(f"notify_goal_ended@goal.ended:{event.goal_id}") is None
 
 
 def test_a_steps_signals_carry_the_trace_of_the_request_that_made_them(stack):

@@ -82,3 +82,42 @@ def test_entry_points_import_no_google_client_until_used(module, allowed):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     loaded = set(json.loads(out.splitlines()[-1])) & {"firestore", "firestore_v1", "pubsub_v1", "pubsub", "tasks_v2", "tasks", "storage"}
     assert loaded == allowed
+
+
+@pytest.mark.parametrize("module", ["api", "tasks", "receivers"])
+def test_an_entry_point_without_its_declared_secret_does_not_start_on_cloud_run(module):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")}
+    env.update(K_SERVICE="some-function", FUNCTION_SECRETS="TASK_SECRET")
+    code = f"import sys; sys.path.insert(0, 'functions'); import {module}"
+    refused = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "TASK_SECRET" in refused.stderr
+    env["TASK_SECRET"] = "a-real-secret"
+    started = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+
+
+def test_effects_need_the_secrets_their_function_declares():
+    from shared.core import options
+    from shared.core.steps import Effects
+    from shared.goals.models import DeactivateGoalArgs
+    from shared.goals.tasks import DEACTIVATE_GOAL
+    from tests.unit.test_goal_rules import NOW, pre_sale
+
+    goal = pre_sale()
+    with options.declared(options.FunctionOptions(secrets=("PUSHER_SECRET",))):
+        Effects().notify(["private-user@x"], "goal.added", goal.notice(goal.owner))
+        with pytest.raises(RuntimeError, match="TASK_SECRET"):
+            Effects().schedule(DEACTIVATE_GOAL, DeactivateGoalArgs(goal_id=goal.id), at=NOW)
+    with options.declared(options.FunctionOptions()):
+        with pytest.raises(RuntimeError, match="PUSHER_SECRET"):
+            Effects().notify(["private-user@x"], "goal.added", goal.notice(goal.owner))
+
+
+def test_distinct_step_keys_get_distinct_markers():
+    from shared.core import steps
+
+    assert steps._doc_id("deactivate_goal:681088cb95684fc0c6496546") == "deactivate_goal:681088cb95684fc0c6496546"
+    assert steps._doc_id("a/b") != steps._doc_id("a_b") != steps._doc_id("a b")
+    assert steps._doc_id("x" * 401) != steps._doc_id("x" * 402) and len(steps._doc_id("x" * 1000)) < 400
