@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -199,7 +200,6 @@ def flush(key: str) -> bool:
         if not snap.exists or state.get("flushed_at") is not None:
             return "done"
         if (state.get("lease_until") or 0) > clock.now():
-            txn.update(ref, {"sweep_at": state["lease_until"]})  # the sweep looks again once the lease is out
             return "busy"
         txn.update(ref, {"lease_until": clock.now() + LEASE_SECONDS})
         return "claimed"
@@ -217,17 +217,19 @@ def sweep(limit: int = 200) -> dict[str, int]:
     failing wait longer each time (up to an hour) and never crowd out the others.
     """
     started = time.monotonic()
-    due = where(STEPS, ("sweep_at", "<=", clock.now())).order_by("sweep_at").limit(limit)
-    keys = [snap.get("key") for snap in due.stream()]
+    due = list(where(STEPS, ("sweep_at", "<=", clock.now())).order_by("sweep_at").limit(limit).stream())
     flushed = 0
-    for key in keys:
+    for snap in due:
         if time.monotonic() - started > SWEEP_BUDGET:
             break  # the next tick carries on
         try:
-            flushed += flush(key)
+            if flush(snap.get("key")):
+                flushed += 1
+            else:  # a run holds its lease (or died holding it): look again once the lease is out
+                snap.reference.update({"sweep_at": snap.get("lease_until")})
         except Exception:
-            log.exception("sweep could not apply the effects of %s", key)
-    return {"stale": len(keys), "flushed": flushed}
+            log.exception("sweep could not apply the effects of %s", snap.get("key"))
+    return {"stale": len(due), "flushed": flushed}
 
 
 def _apply_all(ref) -> None:
@@ -240,18 +242,32 @@ def _apply_all(ref) -> None:
             for index in range(done, len(effects)):
                 apply(effects[index], origin=f"{state['key']}#{index}")
                 if index + 1 < len(effects):
-                    ref.update({"effects_done": index + 1})
+                    _stamp(ref, {"effects_done": index + 1})
     except Exception as exc:
         failures = state.get("failures", 0) + 1
         retry_in = min(settings().sweep_after * 2 ** failures, MAX_RETRY_IN)
         if failures >= MAX_FAILURES:
             log.error("step %s failed %d times, last with %r: its effects are still unsent", state["key"], failures, exc)
         now = clock.now()
-        ref.update({"lease_until": 0, "failures": failures, "last_error": repr(exc)[:500], "sweep_at": now + retry_in,
+        _stamp(ref, {"lease_until": 0, "failures": failures, "last_error": repr(exc)[:500], "sweep_at": now + retry_in,
                     # unsent effects outlive the TTL: the marker is kept as long as it keeps failing
                     "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)})
         raise
-    ref.update({"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects), "sweep_at": None})
+    _stamp(ref, {"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects), "sweep_at": None})
+
+
+def _stamp(ref, fields: dict, tries: int = 5) -> None:
+    """Record progress on a marker; a repeat's transaction may hold its lock a moment, so wait and retry."""
+    from google.api_core.exceptions import Aborted
+
+    for attempt in range(tries):
+        try:
+            ref.update(fields)
+            return
+        except Aborted:
+            if attempt == tries - 1:
+                raise
+            time.sleep(random.uniform(0, 0.05 * 2 ** attempt))
 
 
 def apply(effect: dict, origin: str) -> None:
