@@ -42,36 +42,27 @@ resource "google_firestore_field" "steps_unindexed" {
 }
 
 # The maintenance backstops query by due time (shared/goals/service.py): an equality filter and
-# a range on another field need a composite index.
-resource "google_firestore_index" "goals_overdue" {
-  project    = var.project
-  database   = "(default)"
-  collection = "goals"
-
-  fields {
-    field_path = "active"
-    order      = "ASCENDING"
+# a range on another field need a composite index each.
+locals {
+  goal_indexes = {
+    overdue    = ["active", "exp"]
+    refund_due = ["refund", "refund_due_at"]
   }
-  fields {
-    field_path = "exp"
-    order      = "ASCENDING"
-  }
-
-  depends_on = [google_project_service.apis]
 }
 
-resource "google_firestore_index" "goals_refund_due" {
+resource "google_firestore_index" "goals" {
+  for_each = local.goal_indexes
+
   project    = var.project
   database   = "(default)"
   collection = "goals"
 
-  fields {
-    field_path = "refund"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "refund_due_at"
-    order      = "ASCENDING"
+  dynamic "fields" {
+    for_each = each.value
+    content {
+      field_path = fields.value
+      order      = "ASCENDING"
+    }
   }
 
   depends_on = [google_project_service.apis]

@@ -100,8 +100,8 @@ class RefundDecision(BaseModel):
     decided_at: float
 
 
-class GoalBase(BaseModel):
-    """What every goal class has, and the rules every goal follows."""
+class GoalState(BaseModel):
+    """Where a goal stands: what anyone may see of it."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -111,6 +111,11 @@ class GoalBase(BaseModel):
     nbf: int | None = None
     exp: int | None = None
     progress: int = 0
+
+
+class GoalBase(GoalState):
+    """What every goal class has, and the rules every goal follows."""
+
     breakdown: dict[str, int] = Field(default_factory=dict)
     triggerer: str | None = None
     created_at: float
@@ -198,34 +203,27 @@ Goal = Annotated[Union[ShowFundingGoal], Field(discriminator="cls")]
 GOAL = TypeAdapter(Goal)
 
 
-class GoalPublic(BaseModel):
-    """A goal as anyone but its owner sees it: no triggering client, buyers or escrow."""
+class GoalKind(BaseModel):
+    """A goal's class, the session it runs in and its terms: what its events and views share."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    id: str
     cls: str = Field(alias="_cls")
-    active: bool
     conditions: SessionConditions
-    levels: list[Level]
-    nbf: int | None = None
-    exp: int | None = None
-    progress: int = 0
     context: GoalContext
+
+
+class GoalPublic(GoalState, GoalKind):
+    """A goal as anyone but its owner sees it: no triggering client, buyers or escrow."""
 
 
 # --- signal payloads and Pusher events -------------------------------------------------------
 
 
-class GoalFields(BaseModel):
+class GoalFields(GoalKind):
     """The fields every goal signal carries (the seeds' signal args)."""
 
-    model_config = ConfigDict(populate_by_name=True)
-
     goal_id: str
-    cls: str = Field(alias="_cls")
-    conditions: SessionConditions
-    context: GoalContext
 
 
 class GoalCreated(GoalFields):

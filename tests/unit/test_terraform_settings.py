@@ -185,9 +185,12 @@ def test_the_backstop_queries_have_their_composite_indexes(config):
 
     from shared.goals import service
 
-    indexes = {(i["collection"], tuple(f["field_path"] for f in i["fields"]))
-               for i in _of_type(config, "google_firestore_index").values()}
-    assert {("goals", ("active", "exp")), ("goals", ("refund", "refund_due_at"))} <= indexes
+    (index,) = _of_type(config, "google_firestore_index").values()
+    assert index["collection"] == "goals" and _squash(index["for_each"]) == "${local.goal_indexes}"
+    (dynamic,) = index["dynamic"]
+    assert _block(dynamic["fields"], "content")["field_path"] == "${fields.value}"
+    indexes = {tuple(fields) for fields in _locals(config)["goal_indexes"].values()}
+    assert {("active", "exp"), ("refund", "refund_due_at")} <= indexes
     # the queries they serve: an equality filter and a range on the other field
     assert '("exp", "<", before), active=True' in inspect.getsource(service.overdue_active_goals)
     assert '("refund_due_at", "<", before), refund=None' in inspect.getsource(service.overdue_refund_checks)
