@@ -1,27 +1,25 @@
-"""HTTP functions, one per API surface: each serves its surface's routes from the registry."""
+"""HTTP functions, one per API surface (`{surface}_api`), generated from the registry: each serves
+its surface's routes."""
 import _bootstrap  # noqa: F401
 import functions_framework
 
 from shared import app
-from shared.core.config import settings
 from shared.core import http, logs
+from shared.core.config import settings
 
 logs.setup()
 http.install_error_handlers()  # flask's own errors (a path its routing refuses) as JSON too
-app.load()
+REGISTRY = app.load()
 settings()  # on Cloud Run, a missing secret stops the start, not every request
 
 
-@functions_framework.http
-def sessions_api(request):
-    return http.serve(request, "sessions")
+def _entry_point(surface: str):
+    def serve(request):
+        return http.serve(request, surface)
+
+    serve.__name__ = serve.__qualname__ = f"{surface}_api"
+    return functions_framework.http(serve)
 
 
-@functions_framework.http
-def goals_api(request):
-    return http.serve(request, "goals")
-
-
-@functions_framework.http
-def meta_api(request):
-    return http.serve(request, "meta")
+for _surface in REGISTRY.surfaces:
+    globals()[f"{_surface}_api"] = _entry_point(_surface)

@@ -15,6 +15,7 @@ FEATURES = (
     "shared.goals.api",
     "shared.goals.receivers",
     "shared.goals.tasks",
+    "shared.ledger.api",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.

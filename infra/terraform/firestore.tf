@@ -41,27 +41,40 @@ resource "google_firestore_field" "steps_unindexed" {
   depends_on = [google_project_service.apis]
 }
 
-# The maintenance backstops query by due time (shared/goals/service.py): an equality filter and
-# a range on another field need a composite index each.
+# Queries with an equality filter and a range or order on another field need a composite index
+# each: the maintenance backstops query goals by due time (shared/goals/service.py), a wallet
+# lists its holds and recent transfers (shared/ledger/service.py).
 locals {
-  goal_indexes = {
-    overdue    = ["active", "exp"]
-    refund_due = ["refund", "refund_due_at"]
+  indexes = {
+    goals_overdue = { collection = "goals", fields = [
+      { path = "active", order = "ASCENDING" }, { path = "exp", order = "ASCENDING" },
+    ] }
+    goals_refund_due = { collection = "goals", fields = [
+      { path = "refund", order = "ASCENDING" }, { path = "refund_due_at", order = "ASCENDING" },
+    ] }
+    wallet_holds = { collection = "ledger_transfers", fields = [
+      { path = "debit", order = "ASCENDING" }, { path = "hold", order = "ASCENDING" },
+      { path = "created_at", order = "DESCENDING" },
+    ] }
+    wallet_transfers = { collection = "ledger_transfers", fields = [
+      { path = "parties", array = "CONTAINS" }, { path = "created_at", order = "DESCENDING" },
+    ] }
   }
 }
 
-resource "google_firestore_index" "goals" {
-  for_each = local.goal_indexes
+resource "google_firestore_index" "queries" {
+  for_each = local.indexes
 
   project    = var.project
   database   = "(default)"
-  collection = "goals"
+  collection = each.value.collection
 
   dynamic "fields" {
-    for_each = each.value
+    for_each = each.value.fields
     content {
-      field_path = fields.value
-      order      = "ASCENDING"
+      field_path   = fields.value.path
+      order        = lookup(fields.value, "order", null)
+      array_config = lookup(fields.value, "array", null)
     }
   }
 

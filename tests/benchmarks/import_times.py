@@ -23,7 +23,7 @@ print(json.dumps({{"ms": took * 1000, "google_cloud": clients}}))
 """
 CASES = {
     "baseline: import functions_framework": "import functions_framework",
-    "functions/api.py (sessions_api, goals_api, meta_api)": "import api",
+    "functions/api.py (every surface: sessions_api, goals_api, ...)": "import api",
     "functions/tasks.py (task_handler)": "import tasks",
     "functions/receivers.py (every receiver)": "import receivers",
     "reference: google.cloud.firestore": "import functions_framework; from google.cloud import firestore",

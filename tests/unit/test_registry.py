@@ -73,3 +73,13 @@ def test_openapi_describes_every_route_with_its_security():
     assert post_goals["parameters"][0]["name"] == "type"
     body = doc["components"]["schemas"]["ShowFundingGoalCreate"]
     assert set(body["required"]) == {"levels", "exp", "context"}
+
+
+def test_every_surface_is_an_entry_point_of_functions_api():
+    code = (
+        "import sys, json; sys.path.insert(0, 'functions');"
+        "import api;"
+        "print(json.dumps([n for n in dir(api) if n.endswith('_api') and callable(getattr(api, n))]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert {f"{surface}_api" for surface in REGISTRY.surfaces} <= set(json.loads(out.splitlines()[-1]))

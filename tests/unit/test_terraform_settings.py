@@ -180,20 +180,32 @@ def test_step_markers_expire_by_the_field_the_code_writes(config):
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "claims.py").read_text()
 
 
-def test_the_backstop_queries_have_their_composite_indexes(config):
+def test_the_queries_have_their_composite_indexes(config):
     import inspect
 
-    from shared.goals import service
+    from shared.goals import service as goals
+    from shared.ledger import service as ledger
 
     (index,) = _of_type(config, "google_firestore_index").values()
-    assert index["collection"] == "goals" and _squash(index["for_each"]) == "${local.goal_indexes}"
+    assert _squash(index["for_each"]) == "${local.indexes}" and index["collection"] == "${each.value.collection}"
     (dynamic,) = index["dynamic"]
-    assert _block(dynamic["fields"], "content")["field_path"] == "${fields.value}"
-    indexes = {tuple(fields) for fields in _locals(config)["goal_indexes"].values()}
-    assert {("active", "exp"), ("refund", "refund_due_at")} <= indexes
-    # the queries they serve: an equality filter and a range on the other field
-    assert '("exp", "<", before), active=True' in inspect.getsource(service.overdue_active_goals)
-    assert '("refund_due_at", "<", before), refund=None' in inspect.getsource(service.overdue_refund_checks)
+    content = _block(dynamic["fields"], "content")
+    assert (content["field_path"], _squash(content["order"]), _squash(content["array_config"])) == (
+        "${fields.value.path}", '${lookup(fields.value,"order",null)}', '${lookup(fields.value,"array",null)}')
+    declared = {(i["collection"], tuple((f["path"], f.get("order") or f.get("array")) for f in i["fields"]))
+                for i in _locals(config)["indexes"].values()}
+    assert declared == {
+        ("goals", (("active", "ASCENDING"), ("exp", "ASCENDING"))),
+        ("goals", (("refund", "ASCENDING"), ("refund_due_at", "ASCENDING"))),
+        ("ledger_transfers", (("debit", "ASCENDING"), ("hold", "ASCENDING"), ("created_at", "DESCENDING"))),
+        ("ledger_transfers", (("parties", "CONTAINS"), ("created_at", "DESCENDING"))),
+    }
+    # the queries they serve
+    assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
+    assert '("refund_due_at", "<", before), refund=None' in inspect.getsource(goals.overdue_refund_checks)
+    wallet = inspect.getsource(ledger.wallet_of)
+    assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
+    assert '("parties", "array_contains", user_id)).order_by(\n        "created_at", direction="DESCENDING")' in wallet
 
 
 def test_backend_is_an_empty_gcs_block(config):
