@@ -16,11 +16,13 @@ FEATURES = (
     "shared.goals.receivers",
     "shared.goals.tasks",
     "shared.ledger.api",
+    "shared.ledger.tasks",
+    "shared.gifts.api",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.
 REGISTRY.task_handler_options = FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
-                                                secrets=("TASK_SECRET",))
+                                                secrets=("TASK_SECRET", "PUSHER_SECRET"))  # escrow.refunded
 
 
 def load() -> Registry:

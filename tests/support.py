@@ -54,6 +54,8 @@ class PusherSocket:
         while not self._closed:
             try:
                 raw = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue  # a quiet channel: keep listening (the connection's timeout is 10 s)
             except Exception:
                 return
             if not raw:

@@ -56,6 +56,10 @@ locals {
       { path = "debit", order = "ASCENDING" }, { path = "hold", order = "ASCENDING" },
       { path = "created_at", order = "DESCENDING" },
     ] }
+    escrow_holds = { collection = "ledger_transfers", fields = [
+      { path = "credit", order = "ASCENDING" }, { path = "hold", order = "ASCENDING" },
+      { path = "state", order = "ASCENDING" }, { path = "id", order = "ASCENDING" },
+    ] }
     wallet_transfers = { collection = "ledger_transfers", fields = [
       { path = "parties", array = "CONTAINS" }, { path = "created_at", order = "DESCENDING" },
     ] }

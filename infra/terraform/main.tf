@@ -27,16 +27,17 @@ locals {
 
   # The non-secret environment every function reads through shared.core.config.
   function_env = {
-    GOOGLE_CLOUD_PROJECT  = var.project
-    FUNCTION_REGION       = var.region
-    TASKS_TARGET_URL      = local.task_handler_url
-    TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
-    PUSHER_APP_ID         = var.pusher_app_id
-    PUSHER_KEY            = var.pusher_key
-    PUSHER_HOST           = var.pusher_host
-    PUSHER_PORT           = tostring(var.pusher_port)
-    PUSHER_SSL            = var.pusher_ssl ? "true" : "false"
-    STEPS_SWEEP_AFTER     = "60"
+    GOOGLE_CLOUD_PROJECT   = var.project
+    FUNCTION_REGION        = var.region
+    TASKS_TARGET_URL       = local.task_handler_url
+    TASKS_SERVICE_ACCOUNT  = google_service_account.tasks.email
+    PUSHER_APP_ID          = var.pusher_app_id
+    PUSHER_KEY             = var.pusher_key
+    PUSHER_HOST            = var.pusher_host
+    PUSHER_PORT            = tostring(var.pusher_port)
+    PUSHER_SSL             = var.pusher_ssl ? "true" : "false"
+    STEPS_SWEEP_AFTER      = "60"
+    PLATFORM_SHARE_PERCENT = "30"
     # The maintenance tick's period: Cloud Scheduler publishes it every minute (scheduler.tf).
     TICK_SECONDS = "60"
   }

@@ -25,6 +25,7 @@ class Settings:
     pusher_ssl: bool
     sweep_after: float  # seconds the normal path gets before the maintenance tick makes good
     tick_seconds: float  # the maintenance tick's period (Cloud Scheduler: every minute)
+    platform_share_percent: int  # the platform's share of gifts and of a show's ticket sales
 
     @property
     def queue_parent(self) -> str:
@@ -87,4 +88,5 @@ def settings() -> Settings:
         pusher_ssl=_env("PUSHER_SSL", "false").lower() == "true",
         sweep_after=float(_env("STEPS_SWEEP_AFTER", "60")),
         tick_seconds=float(_env("TICK_SECONDS", "60")),
+        platform_share_percent=int(_env("PLATFORM_SHARE_PERCENT", "30")),
     )

@@ -5,7 +5,7 @@ from shared.core.errors import AlreadyApplied, Conflict
 from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.goals import service
+from shared.goals import sales, service
 from shared.goals.models import GoalPublic, GoalsQuery, ShowFundingGoal, ShowFundingGoalCreate
 
 SURFACE = REGISTRY.surface("goals", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
@@ -24,7 +24,9 @@ def create_goal(call: Call) -> ShowFundingGoal:
        summary="Read a goal: the whole goal for its owner, its public view (GoalPublic) for anyone else")
 def get_goal(call: Call) -> ShowFundingGoal | GoalPublic:
     goal = service.load(call.params["goal_id"])
-    return goal if goal.owner == call.principal.user_id else goal.public()
+    owner = goal.owner == call.principal.user_id
+    goal = sales.with_sales(goal, buyers=owner)  # progress from the counter shards, buyers from their records
+    return goal if owner else goal.public()
 
 
 @route("DELETE", "/goals/{goal_id}", surface=SURFACE, scope="role:creator", response=ShowFundingGoal,

@@ -159,6 +159,13 @@ class ShowFundingGoal(GoalBase):
     def escrow_id(self) -> str:
         return f"show_funding:{self.id}"
 
+    @property
+    def refund_runs_at(self) -> float | None:
+        """When an unmet pre-sale's refund runs: once it ended, else as things stand (seed 000)."""
+        if self.refund_due_at is not None or self.exp is None:
+            return self.refund_due_at
+        return self.exp + self.context.hesitation_countdown + REFUND_GRACE
+
     def end(self, now: float, triggerer: str | None):
         ended, _ = super().end(now, triggerer)
         ended.refund_due_at = ended.exp + ended.context.hesitation_countdown + REFUND_GRACE

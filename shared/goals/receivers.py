@@ -118,11 +118,12 @@ def notify_goal_ended(txn, fx, event: GoalEnded) -> None:
 
 @receiver(GOAL_ENDED, applies=is_show_funding, claim=on_goal, options=SCHEDULES)
 def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
-    goal = ended_goal(event.goal_id, txn)
+    stored = ended_goal(event.goal_id, txn)
+    goal = service.with_final_progress(stored, txn)
     if goal.refund:
         return
     if goal.target_met:  # 募票成功: the pre-sale reached its target, the escrow is kept for the show
-        service.keep_funded_escrow(txn, goal)
+        service.keep_funded_escrow(txn, stored, goal)
         return
     fx.schedule(CHECK_FUNDING_GOAL_REFUNDABLE, GoalIdArgs(goal_id=goal.id), at=goal.refund_due_at)
 
@@ -138,7 +139,7 @@ def end_session_goals(event: SessionEnded) -> dict | str:
     return {"ended": ended}
 
 
-@receiver(TICK, step=False)
+@receiver(TICK, step=False, options=SCHEDULES)  # a refund decision schedules the escrow's refund
 def reconcile_goals(tick) -> dict:
     """Make good what a lost delivery left undone: a goal still active past its exp (its
     deactivate_goal task was dropped), a pre-sale with no refund decision past its check time

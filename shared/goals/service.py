@@ -21,9 +21,12 @@ from shared.goals.models import (
     ShowFundingGoalCreate,
 )
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
+from shared.ledger.tasks import ESCROW_REFUND, EscrowArgs
 from shared.livestream import sessions
 
 GOALS = "goals"
+BUYERS, PROGRESS = "buyers", "progress"  # per goal: each buyer's record, the sold-tickets counter shards
+PROGRESS_SHARDS = 16
 MAX_PRE_SALE = 366 * 24 * 3600
 
 
@@ -33,6 +36,13 @@ def goal_ref(goal_id: str):
 
 def load(goal_id: str, txn=None) -> ShowFundingGoal:
     return firestore.load(goal_ref(goal_id), GOAL, "goal", txn)
+
+
+def tickets_sold(goal_id: str, txn=None) -> int:
+    """A pre-sale's progress: the sum of its counter shards (sales.py writes them)."""
+    refs = [goal_ref(goal_id).collection(PROGRESS).document(str(n)) for n in range(PROGRESS_SHARDS)]
+    snaps = txn.get_all(refs) if txn is not None else db().get_all(refs)
+    return sum(snap.get("tickets") or 0 for snap in snaps if snap.exists)
 
 
 def load_owned(goal_id: str, user_id: str) -> ShowFundingGoal:
@@ -80,8 +90,10 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate,
 def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool = True) -> ShowFundingGoal:
     """Seed `deactivate_goal`: the goal ends and `goal.ended` is published, exactly once."""
 
+    sold = tickets_sold(goal_id)  # as far as known: the refund decision counts again once sales are closed
+
     def body(txn, fx: steps.Effects) -> ShowFundingGoal:
-        goal = load(goal_id, txn)
+        goal = load(goal_id, txn).model_copy(update={"progress": sold})
         ended, event = goal.end(clock.now(), triggerer)
         txn.update(goal_ref(goal_id), changes(goal, ended))
         sessions.goal_closed(txn, goal.session_id, goal_id)
@@ -95,21 +107,28 @@ def decide_funding_refund(goal_id: str) -> RefundDecision:
     """Seed `check_funding_goal_refundable`: refund unless a show goal was bound to the pre-sale."""
 
     def body(txn, fx: steps.Effects) -> RefundDecision:
-        goal = load(goal_id, txn)
+        stored = load(goal_id, txn)
+        goal = with_final_progress(stored, txn)
         show_goal = sessions.show_goal_of(goal.session_id, goal_id, txn)
         decided, decision = goal.decide_refund(show_goal, clock.now())
-        txn.update(goal_ref(goal_id), changes(goal, decided))
-        # Seam for the ledger: a "refund" decision is where the escrow_refund step of escrow_id
-        # is recorded as an effect of this same step, so the decision and the refund commit together.
+        txn.update(goal_ref(goal_id), changes(stored, decided))
+        if decision.decision == "refund":  # seed `escrow_refund`, linked to the decision in the same step
+            fx.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=decision.escrow_id, event="escrow.failed"), at=clock.now())
         return decision
 
     return steps.run(f"check_funding_goal_refundable:{goal_id}", body, claim=f"goal:{goal_id}")
 
 
-def keep_funded_escrow(txn, goal: ShowFundingGoal) -> RefundDecision:
-    """A pre-sale that met its target keeps its escrow: decided when it ends, no check needed."""
-    decided, decision = goal.decide_refund(None, clock.now())
-    txn.update(goal_ref(goal.id), changes(goal, decided))
+def with_final_progress(goal: ShowFundingGoal, txn) -> ShowFundingGoal:
+    """An ended pre-sale with every ticket counted (no sale lands after the end)."""
+    return goal if goal.active else goal.model_copy(update={"progress": tickets_sold(goal.id, txn)})
+
+
+def keep_funded_escrow(txn, stored: ShowFundingGoal, counted: ShowFundingGoal) -> RefundDecision:
+    """A pre-sale that met its target (`counted`: with every ticket counted) keeps its escrow:
+    decided when it ends, no check needed."""
+    decided, decision = counted.decide_refund(None, clock.now())
+    txn.update(goal_ref(stored.id), changes(stored, decided))
     return decision
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shared.core import clock
+from shared.core.errors import NotFound
 from shared.core.firestore import db, increment
 from shared.ledger.models import Account, HoldResolved, InsufficientFunds, Transfer
 
@@ -159,3 +160,21 @@ def _write_transfer(txn, transfer: Transfer) -> None:
             "account": account.id, "kind": account.kind, "owner": account.owner, "currency": account.currency,
             "balance": increment(sign * transfer.amount),
         }, merge=True)
+
+
+def load(transfer_id: str, txn=None) -> Transfer:
+    snap = transfer_ref(transfer_id).get(transaction=txn)
+    if not snap.exists:
+        raise NotFound(f"transfer {transfer_id} not found", code="transfer_not_found")
+    return Transfer.model_validate(snap.to_dict())
+
+
+def pending_holds(escrow_id: str, *, after: str | None, limit: int) -> list[Transfer]:
+    """The escrow's holds still pending, in id order, after the hold `after`."""
+    from shared.core.firestore import where
+
+    account = Account(kind="escrow", owner=escrow_id)
+    query = where(TRANSFERS, credit=account.id, hold=True, state="pending").order_by("id")
+    if after:
+        query = query.start_after({"id": after})
+    return [Transfer.model_validate(snap.to_dict()) for snap in query.limit(limit).stream()]

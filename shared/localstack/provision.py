@@ -15,6 +15,7 @@ import os
 from shared import app
 from shared.core import signals, tasks
 from shared.core.config import settings
+from shared.core.firestore import db
 
 log = logging.getLogger(__name__)
 DEAD_LETTERS = "dead-letters"
@@ -68,6 +69,12 @@ def provision(receivers_url: str) -> dict[str, int]:
         if tasks.queue_path(queue) not in existing:
             client.create_queue(parent=settings().queue_parent, queue={"name": tasks.queue_path(queue)})
             counts["queues"] += 1
+
+    from shared.gifts import service as gifts  # the catalog is data the stack seeds
+
+    for item in gifts.catalog():
+        db().collection(gifts.PRODUCTS).document(item.id).set(item.model_dump(exclude={"id"}))
+    counts["products"] = len(gifts.catalog())
 
     gcs = storage.Client(project=settings().project)
     for bucket in registry.buckets:

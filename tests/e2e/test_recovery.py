@@ -26,6 +26,8 @@ def stranded_goal(session_id: str, streamer_id: str, *, active: bool, progress: 
         refund_due_at=None if active else int(now) - 60 + REFUND_GRACE,
     )
     service.goal_ref(goal.id).set(firestore.document(goal))
+    if progress:  # tickets are counted in the goal's counter shards
+        service.goal_ref(goal.id).collection(service.PROGRESS).document("0").set({"tickets": progress})
     return goal
 
 

@@ -184,6 +184,7 @@ def test_the_queries_have_their_composite_indexes(config):
     import inspect
 
     from shared.goals import service as goals
+    from shared.ledger import book
     from shared.ledger import service as ledger
 
     (index,) = _of_type(config, "google_firestore_index").values()
@@ -199,10 +200,13 @@ def test_the_queries_have_their_composite_indexes(config):
         ("goals", (("refund", "ASCENDING"), ("refund_due_at", "ASCENDING"))),
         ("ledger_transfers", (("debit", "ASCENDING"), ("hold", "ASCENDING"), ("created_at", "DESCENDING"))),
         ("ledger_transfers", (("parties", "CONTAINS"), ("created_at", "DESCENDING"))),
+        ("ledger_transfers", (("credit", "ASCENDING"), ("hold", "ASCENDING"), ("state", "ASCENDING"),
+                              ("id", "ASCENDING"))),
     }
     # the queries they serve
     assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
     assert '("refund_due_at", "<", before), refund=None' in inspect.getsource(goals.overdue_refund_checks)
+    assert 'credit=account.id, hold=True, state="pending").order_by("id")' in inspect.getsource(book.pending_holds)
     wallet = inspect.getsource(ledger.wallet_of)
     assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
     assert '("parties", "array_contains", user_id)).order_by(\n        "created_at", direction="DESCENDING")' in wallet

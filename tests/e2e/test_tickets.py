@@ -1,0 +1,131 @@
+"""Tickets over HTTP: bought against a pre-sale, held in its escrow, refunded to every buyer
+exactly once when the pre-sale ends unmet (seeds 000 and 002, with the ledger behind them)."""
+from __future__ import annotations
+
+import concurrent.futures
+import time
+
+import pytest
+
+from shared.goals import service as goals
+from shared.ledger import service as ledger
+from shared.ledger.models import escrow
+from tests.support import User, create_funding_goal, start_session, wait_until
+
+pytestmark = pytest.mark.stack
+TICKET = "livestream-show-ticket_134"  # 134 diamonds; the pre-sale's early-bird discount is 33%: 89 each
+
+
+def provision(api, user: User, amount: int) -> None:
+    admin = User.new("role:admin")
+    response = api.call("POST", f"/admin/users/{user.id}/diamonds", admin, json={"amount": amount})
+    assert response.status_code == 201, response.text
+
+
+def buy(api, viewer: User, session_id: str, goal_id: str, quantity: int = 1, product: str = TICKET, key=None):
+    headers = {"Idempotency-Key": key} if key else {}
+    return api.call("POST", f"/sessions/{session_id}/gifts", viewer, headers=headers,
+                    json={"product_id": product, "quantity": quantity, "goal_id": goal_id})
+
+
+def balance(api, user: User) -> int:
+    return api.call("GET", "/wallet", user).json()["balance"]
+
+
+def test_the_catalog_lists_tickets_and_gifts(api, viewer):
+    products = {p["id"]: p for p in api.call("GET", "/gifts/products", viewer).json()["products"]}
+    assert products[TICKET]["price"] == 134 and "livestream-show-ticket" in products[TICKET]["categories"]
+    assert any("livestream-show-ticket" not in p["categories"] for p in products.values())
+
+
+def test_ten_viewers_buy_tickets_and_an_unmet_pre_sale_refunds_each_exactly_once(api, streamer, pusher_socket):
+    session = start_session(api, streamer)
+    viewers = [User.new() for _ in range(10)]
+    for viewer in viewers:
+        provision(api, viewer, 500)
+    sockets = {v.id: pusher_socket(f"private-user@{v.id}") for v in viewers}
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 6, target=100, hesitation=1)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        receipts = list(pool.map(lambda v: buy(api, v, session["id"], goal["id"], quantity=2), viewers))
+    assert [r.status_code for r in receipts] == [201] * 10, [r.text for r in receipts]
+    assert {(r.json()["price_each"], r.json()["amount"], r.json()["held"]) for r in receipts} == {(89, 178, True)}
+    assert [balance(api, v) for v in viewers] == [500 - 178] * 10
+    owner_view = api.call("GET", f"/goals/{goal['id']}", streamer).json()
+    assert owner_view["progress"] == 20 and owner_view["breakdown"] == {v.id: 2 for v in viewers}
+    assert ledger.balance(escrow(f"show_funding:{goal['id']}")) == 1780
+    held = api.call("GET", "/wallet", viewers[0]).json()["holds"]
+    assert [(h["state"], h["amount"], h["escrow"]) for h in held] == [("held", 178, f"show_funding:{goal['id']}")]
+
+    # the pre-sale expires unmet: exp + hesitation_countdown + 5 s later every hold is voided back
+    for viewer in viewers:
+        event = sockets[viewer.id].wait_for("escrow.refunded", timeout=40)
+        assert event[3]["amount"] == 178 and event[3]["goal_id"] == goal["id"]
+    wait_until(lambda: all(balance(api, v) == 500 for v in viewers), timeout=15, what="every refund")
+    decided = goals.load(goal["id"]).refund
+    assert decided.decision == "refund"
+    time.sleep(2)  # nothing more arrives: each buyer was refunded once
+    assert [sockets[v.id].count("escrow.refunded") for v in viewers] == [1] * 10
+    assert [balance(api, v) for v in viewers] == [500] * 10
+    assert ledger.balance(escrow(f"show_funding:{goal['id']}")) == 0
+    assert {h["state"] for h in api.call("GET", "/wallet", viewers[0]).json()["holds"]} == {"refunded"}
+    totals = ledger.totals()
+    assert totals.balanced and totals.negative_wallets == 0
+
+
+def test_a_met_pre_sale_keeps_its_escrow(api, streamer):
+    session = start_session(api, streamer)
+    viewer = User.new()
+    provision(api, viewer, 1000)
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600, target=3)
+    assert buy(api, viewer, session["id"], goal["id"], quantity=3).status_code == 201
+    assert api.call("DELETE", f"/goals/{goal['id']}", streamer).status_code == 200
+    decided = wait_until(lambda: goals.load(goal["id"]).refund, timeout=20, what="the decision")
+    assert decided.decision == "keep" and goals.load(goal["id"]).progress == 3
+    assert balance(api, viewer) == 1000 - 3 * 89
+    assert ledger.balance(escrow(f"show_funding:{goal['id']}")) == 3 * 89
+
+
+def test_refused_purchases_change_nothing(api, streamer):
+    session = start_session(api, streamer)
+    other_session = start_session(api, User.new("role:creator"))
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600)
+    poor, viewer = User.new(), User.new()
+    provision(api, poor, 50)
+    provision(api, viewer, 1000)
+    cases = [
+        (buy(api, poor, session["id"], goal["id"]), 409, "insufficient_funds"),
+        (buy(api, viewer, session["id"], goal["id"], product="livestream-show-ticket_1200"), 400, "validation_error"),
+        (buy(api, viewer, other_session["id"], goal["id"]), 409, "goal_not_in_session"),
+        (buy(api, viewer, session["id"], goal["id"], quantity=0), 400, "validation_error"),
+        (buy(api, viewer, session["id"], None), 400, "validation_error"),
+        (buy(api, streamer, session["id"], goal["id"]), 409, "own_session"),
+    ]
+    for response, status, code in cases:
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
+    api.call("DELETE", f"/goals/{goal['id']}", streamer)
+    ended = buy(api, viewer, session["id"], goal["id"])
+    assert (ended.status_code, ended.json()["error"]["code"]) == (409, "goal_ended")
+    assert (balance(api, poor), balance(api, viewer)) == (50, 1000)
+    assert goals.tickets_sold(goal["id"]) == 0 and ledger.balance(escrow(f"show_funding:{goal['id']}")) == 0
+
+
+def test_a_retried_purchase_is_paid_once(api, streamer):
+    session = start_session(api, streamer)
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600)
+    viewer = User.new()
+    provision(api, viewer, 500)
+    first = buy(api, viewer, session["id"], goal["id"], key="buy-1")
+    again = buy(api, viewer, session["id"], goal["id"], key="buy-1")
+    assert (first.status_code, again.status_code) == (201, 201) and again.json() == first.json()
+    assert balance(api, viewer) == 500 - 89 and goals.tickets_sold(goal["id"]) == 1
+
+
+def test_an_ordinary_gift_pays_the_streamer_less_the_platform_share(api, streamer):
+    session = start_session(api, streamer)
+    viewer = User.new()
+    provision(api, viewer, 100)
+    sent = api.call("POST", f"/sessions/{session['id']}/gifts", viewer,
+                    json={"product_id": "livestream-gift-rose_10", "quantity": 3})
+    assert sent.status_code == 201 and sent.json()["amount"] == 30 and sent.json()["held"] is False
+    assert balance(api, viewer) == 70
+    assert api.call("GET", "/wallet", streamer).json()["earnings"] == 30 - 30 * 30 // 100
