@@ -221,13 +221,14 @@ def _form(raw: bytes) -> dict:
     return data
 
 
-def _body(route: Route, raw: bytes) -> Any:
+def _body(route: Route, raw: bytes, query: Any) -> Any:
     if route.raw:
         return raw
     if route.form:
         return _validate(route.form, _form(raw), "body")
-    if route.body:
-        return _validate(route.body, _json_object(raw), "body")
+    if route.body:  # a route may take one body per goal type and the like: chosen by the query's `type`
+        model = route.body[query.type] if isinstance(route.body, dict) else route.body
+        return _validate(model, _json_object(raw), "body")
     return None
 
 
@@ -266,7 +267,7 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
         if raw and not route.raw:  # a request without a body may leave out the Content-Type
             _require_media_type(headers, FORM if route.form else JSON)
         query = _validate(route.query, args, "query") if route.query else None
-        parsed = _body(route, raw)
+        parsed = _body(route, raw, query)
         key = headers.get(idempotency.HEADER) if route.idempotent and principal else None
         client_key = None if key is None else idempotency.client_key(
             principal.user_id, key, method, path, args, raw, route.status)

@@ -31,8 +31,12 @@ def _anchored(pattern: str) -> str:
     return f"^{pattern}$" if "|" not in pattern else f"^(?:{pattern})$"  # the server full-matches it
 
 
+def _bodies(route) -> list:
+    return list(route.body.values()) if isinstance(route.body, dict) else [route.body]
+
+
 def document(registry: Registry) -> dict:
-    models = {m for r in registry.routes for m in (r.body, r.form, r.response) if m}
+    models = {m for r in registry.routes for m in (*_bodies(r), r.form, r.response) if m}
     keyed = sorted(((m, "validation") for m in models), key=lambda pair: pair[0].__name__)
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}", by_alias=True)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
@@ -53,9 +57,12 @@ def document(registry: Registry) -> dict:
         if route.raw:
             schema = {"type": "string", "format": "binary"}
             op["requestBody"] = {"required": True, "content": {"*/*": {"schema": schema}}}
-        elif route.body or route.form:
-            media, schema = (FORM if route.form else JSON), refs[(route.form or route.body, "validation")]
-            op["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
+        elif route.form:
+            op["requestBody"] = {"required": True, "content": {FORM: {"schema": refs[(route.form, "validation")]}}}
+        elif route.body:  # one body, or one per value of the query's `type`
+            schemas_ = [refs[(m, "validation")] for m in _bodies(route)]
+            schema = schemas_[0] if len(schemas_) == 1 else {"oneOf": schemas_}
+            op["requestBody"] = {"required": True, "content": {JSON: {"schema": schema}}}
         ok = {"description": "OK"}
         if route.response:
             ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}

@@ -121,7 +121,7 @@ class Route:
     surface: str  # the HTTP function serving it
     handler: Callable
     scope: str | None  # None: any authenticated caller
-    body: type[BaseModel] | None = None
+    body: type[BaseModel] | dict[str, type[BaseModel]] | None = None  # a dict: one per value of the query's `type`
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -235,7 +235,10 @@ class Registry:
         for route in self.routes:
             if route.surface not in self.surface_options:
                 problems.append(f"route {route.method} {route.path} is served by undeclared surface {route.surface}")
-            for model in (route.body, route.query, route.response):
+            bodies = list(route.body.values()) if isinstance(route.body, dict) else [route.body]
+            if isinstance(route.body, dict) and "type" not in getattr(route.query, "model_fields", {}):
+                problems.append(f"route {route.method} {route.path} picks its body by a query `type` it lacks")
+            for model in (*bodies, route.query, route.response):
                 if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
                     problems.append(f"route {route.method} {route.path} names {model!r}, not a pydantic model")
         for bucket in self.buckets.values():

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 from shared.core.errors import Conflict
 from shared.core.registry import TaskArgs
 
-SHOW_FUNDING = "ShowFundingGoal"
+SHOW_FUNDING, SHOW = "ShowFundingGoal", "ShowGoal"
 REFUND_GRACE = 5  # seconds after the hesitation countdown before the refund check runs (seed 000)
+PERFORM_TOLERANCE = 2  # seconds a show may end before its duration and still count as performed
 ObjectId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
 Count = Annotated[StrictInt, Field(gt=0, le=1_000_000_000)]  # strict: `true` and "10" are not counts
 
@@ -31,6 +32,14 @@ class GoalActive(Conflict):
 
 class RefundDecided(Conflict):
     code = "refund_decided"
+
+
+class ShowNotAllowed(Conflict):
+    code = "show_not_allowed"
+
+
+class EscrowSettled(Conflict):
+    code = "escrow_settled"
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -68,8 +77,23 @@ class ShowFundingGoalCreate(BaseModel):
     context: ShowFundingContext
 
 
+class ShowTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: ObjectId
+    funding_goal_id: ObjectId = Field(description="the pre-sale whose tickets pay for the show")
+
+
+class ShowGoalCreate(BaseModel):
+    """The show (表演階段): the streamer performs for the pre-sale's perform_duration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    context: ShowTerms
+
+
 class GoalsQuery(BaseModel):
-    type: Literal["show-funding"] = Field(description="goal type; show and exclusive arrive with their features")
+    type: Literal["show-funding", "show"] = Field(description="goal type; exclusive goals arrive with their feature")
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -88,7 +112,22 @@ class ShowFundingGoalContext(ShowFundingTerms):
     show_goal_id: str | None = None  # seed: `context__show_goal_id__exists` means a show was bound
 
 
-GoalContext = Annotated[Union[ShowFundingGoalContext], Field(discriminator="type")]
+class ShowContext(BaseModel):
+    type: Literal["show"] = "show"
+    session_id: str
+    funding_goal_id: str
+    perform_duration: int
+
+
+GoalContext = Annotated[Union[ShowFundingGoalContext, ShowContext], Field(discriminator="type")]
+
+
+class Settlement(BaseModel):
+    """Where a pre-sale's escrow went, decided once: back to the buyers, or to the streamer."""
+
+    outcome: Literal["refund", "payout"]
+    reason: str
+    at: float
 
 
 class RefundDecision(BaseModel):
@@ -125,6 +164,14 @@ class GoalBase(GoalState):
     def target_met(self) -> bool:
         return bool(self.levels) and self.progress >= self.levels[0].target
 
+    @property
+    def owner(self) -> str:
+        return self.metadata.user_id
+
+    @property
+    def session_id(self) -> str:
+        return self.conditions.session_id
+
     def end(self, now: float, triggerer: str | None):
         """Seed `deactivate_goal`: active -> false, exp -> min(exp, now). Returns (goal, GoalEnded)."""
         if not self.active:
@@ -134,6 +181,23 @@ class GoalBase(GoalState):
             "triggerer": triggerer, "ended_at": now,
         })
         return ended, ended.ended_event()
+
+    def created_event(self) -> GoalCreated:
+        return GoalCreated(goal_id=self.id, cls=self.cls, active=self.active, conditions=self.conditions,
+                           context=self.context, levels=self.levels, nbf=self.nbf, exp=self.exp, metadata=self.metadata)
+
+    def ended_event(self) -> GoalEnded:
+        return GoalEnded(goal_id=self.id, cls=self.cls, active=self.active, progress=self.progress,
+                         levels=self.levels, conditions=self.conditions, context=self.context, exp=self.exp,
+                         triggerer=self.triggerer, metadata=self.metadata)
+
+    def notice(self, streamer_id: str) -> GoalNotice:
+        return GoalNotice(goal_id=self.id, cls=self.cls, type=self.context.type, session_id=self.session_id,
+                          streamer_id=streamer_id, active=self.active, progress=self.progress,
+                          target=self.levels[0].target if self.levels else 0, exp=self.exp, triggerer=self.triggerer)
+
+    def public(self) -> GoalPublic:
+        return GoalPublic.model_validate(self.model_dump(by_alias=True))
 
 
 class ShowFundingGoal(GoalBase):
@@ -146,14 +210,7 @@ class ShowFundingGoal(GoalBase):
     metadata: OwnerMetadata
     refund: RefundDecision | None = None
     refund_due_at: float | None = None  # set when it ends: when the refund check runs
-
-    @property
-    def owner(self) -> str:
-        return self.metadata.user_id
-
-    @property
-    def session_id(self) -> str:
-        return self.conditions.session_id
+    settlement: Settlement | None = None
 
     @property
     def escrow_id(self) -> str:
@@ -188,25 +245,43 @@ class ShowFundingGoal(GoalBase):
         refund = RefundDecision(decision=decision, reason=reason, escrow_id=self.escrow_id, decided_at=now)
         return self.model_copy(update={"refund": refund}), refund
 
-    def created_event(self) -> GoalCreated:
-        return GoalCreated(goal_id=self.id, cls=self.cls, active=self.active, conditions=self.conditions,
-                           context=self.context, levels=self.levels, nbf=self.nbf, exp=self.exp, metadata=self.metadata)
+    def bind_show(self, show_id: str, now: float):
+        """Seed `bind_show_goal_to_funding_goal`: a show may start while the pre-sale runs (it ends
+        it), once its target was met, or within the hesitation countdown after it ended unmet;
+        never once its escrow is being refunded. Counts with every ticket counted (`progress`)."""
+        if self.context.show_goal_id:
+            raise ShowNotAllowed(f"show {self.context.show_goal_id} is already bound to the pre-sale")
+        if self.settlement or (self.refund and self.refund.decision == "refund"):
+            raise ShowNotAllowed("the pre-sale's refund was decided")
+        if not (self.active or self.target_met or now < (self.exp or 0) + self.context.hesitation_countdown):
+            raise ShowNotAllowed("the hesitation countdown after the unmet pre-sale is over")
+        return self.model_copy(update={"context": self.context.model_copy(update={"show_goal_id": show_id})})
 
-    def ended_event(self) -> GoalEnded:
-        return GoalEnded(goal_id=self.id, cls=self.cls, active=self.active, progress=self.progress,
-                         levels=self.levels, conditions=self.conditions, context=self.context, exp=self.exp,
-                         triggerer=self.triggerer, metadata=self.metadata)
-
-    def notice(self, streamer_id: str) -> GoalNotice:
-        return GoalNotice(goal_id=self.id, cls=self.cls, type=self.context.type, session_id=self.session_id,
-                          streamer_id=streamer_id, active=self.active, progress=self.progress,
-                          target=self.levels[0].target, exp=self.exp, triggerer=self.triggerer)
-
-    def public(self) -> GoalPublic:
-        return GoalPublic.model_validate(self.model_dump(by_alias=True))
+    def settle(self, outcome: str, reason: str, now: float):
+        """Send the escrow to the buyers (refund) or the streamer (payout), once. Returns (goal, Settlement)."""
+        if self.settlement:
+            raise EscrowSettled(f"the escrow of {self.id} was settled already ({self.settlement.outcome})")
+        settlement = Settlement(outcome=outcome, reason=reason, at=now)
+        return self.model_copy(update={"settlement": settlement}), settlement
 
 
-Goal = Annotated[Union[ShowFundingGoal], Field(discriminator="cls")]
+class ShowGoal(GoalBase):
+    """The show a pre-sale paid for (seeds: ShowGoal, 表演階段): it counts once the streamer
+    performed the pre-sale's perform_duration; ended earlier, every ticket is refunded."""
+
+    cls: Literal["ShowGoal"] = Field(SHOW, alias="_cls")
+    conditions: SessionConditions
+    context: ShowContext
+    metadata: OwnerMetadata
+
+    @property
+    def performed(self) -> bool:
+        if self.ended_at is None or self.nbf is None:
+            return False
+        return self.ended_at >= self.nbf + self.context.perform_duration - PERFORM_TOLERANCE
+
+
+Goal = Annotated[Union[ShowFundingGoal, ShowGoal], Field(discriminator="cls")]
 GOAL = TypeAdapter(Goal)
 
 

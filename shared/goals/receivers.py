@@ -16,8 +16,9 @@ from shared.core.delivery import settle
 from shared.core.errors import AlreadyApplied, AppError, Conflict
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY, Signal
-from shared.goals import service
+from shared.goals import service, shows
 from shared.goals.models import (
+    SHOW,
     SHOW_FUNDING,
     DeactivateGoalArgs,
     GoalAdded,
@@ -25,6 +26,7 @@ from shared.goals.models import (
     GoalEnded,
     GoalIdArgs,
     ShowFundingGoal,
+    ShowGoal,
 )
 from shared.goals.signals import GOAL_ADDED, GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import CHECK_FUNDING_GOAL_REFUNDABLE, DEACTIVATE_GOAL
@@ -39,6 +41,7 @@ receiver = REGISTRY.receiver
 RECONCILE_BUDGET = 40  # seconds one tick spends reconciling (the receiver's timeout is 60)
 SCHEDULES = FunctionOptions(secrets=("TASK_SECRET",))  # receivers that schedule tasks sign them
 NOTIFIES = FunctionOptions(secrets=("PUSHER_SECRET",))
+NOTIFIES_AND_SCHEDULES = FunctionOptions(secrets=("PUSHER_SECRET", "TASK_SECRET"))
 
 
 def is_show_funding(event) -> bool:
@@ -116,27 +119,42 @@ def notify_goal_ended(txn, fx, event: GoalEnded) -> None:
     fx.notify(stream_channels(goal.owner), "goal.ended", goal.notice(goal.owner))
 
 
-@receiver(GOAL_ENDED, applies=is_show_funding, claim=on_goal, options=SCHEDULES)
+def on_escrow(event) -> str:
+    """A pre-sale's escrow is claimed through the pre-sale, also when its show ends."""
+    return f"goal:{event.context.funding_goal_id}" if event.cls == SHOW else f"goal:{event.goal_id}"
+
+
+@receiver(GOAL_CREATED, applies=lambda event: event.cls == SHOW, claim=on_session)
+def bind_show_goal_to_funding_goal(txn, fx, event: GoalCreated) -> None:
+    """The pre-sale already names its show (bound in the show's own step); the session's pair too."""
+    show = service.load(event.goal_id, txn)
+    sessions.bind_show_goal(txn, show.session_id, show.context.funding_goal_id, show.id)
+
+
+@receiver(GOAL_ENDED, claim=on_escrow, options=NOTIFIES_AND_SCHEDULES)
 def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
     stored = ended_goal(event.goal_id, txn)
+    if isinstance(stored, ShowGoal):
+        shows.settle_show(txn, fx, stored)
+        return
     goal = service.with_final_progress(stored, txn)
     if goal.refund:
         return
     if goal.target_met:  # 募票成功: the pre-sale reached its target, the escrow is kept for the show
-        service.keep_funded_escrow(txn, stored, goal)
+        service.keep_funded_escrow(txn, fx, stored, goal)
         return
     fx.schedule(CHECK_FUNDING_GOAL_REFUNDABLE, GoalIdArgs(goal_id=goal.id), at=goal.refund_due_at)
 
 
-@receiver(SESSION_ENDED, step=False)
+@receiver(SESSION_ENDED, step=False, options=NOTIFIES_AND_SCHEDULES)
 def end_session_goals(event: SessionEnded) -> dict | str:
     """Goals still active in a session that ended end now (each its own idempotent step)."""
     if sessions.load(event.session_id).active:  # session.ended is only published once it ended
         raise Conflict(f"session {event.session_id} has not ended", code="session_active")
-    ended = 0
-    for goal_id in service.active_goal_ids(event.session_id):
-        ended += _quietly(service.deactivate, goal_id)
-    return {"ended": ended}
+    ended = sum(_quietly(service.deactivate, goal_id) for goal_id in service.active_goal_ids(event.session_id))
+    # pre-sales that met their target earlier and kept their escrow for a show that never came
+    refunded = sum(_quietly(shows.refund_unshown, goal_id) for goal_id in shows.unshown_pre_sales(event.session_id))
+    return {"ended": ended, "refunded": refunded}
 
 
 @receiver(TICK, step=False, options=SCHEDULES)  # a refund decision schedules the escrow's refund

@@ -27,6 +27,8 @@ def open_sale(txn, goal_id: str, session_id: str, product_id: str, now: float) -
         goal = load(goal_id, txn)
     except NotFound:
         raise field_error(["body", "goal_id"], "no such pre-sale") from None
+    if not isinstance(goal, ShowFundingGoal):
+        raise field_error(["body", "goal_id"], "tickets are bought for a pre-sale")
     if goal.session_id != session_id:
         raise Conflict(f"goal {goal_id} belongs to another session", code="goal_not_in_session")
     if not goal.active or (goal.exp is not None and goal.exp <= now):

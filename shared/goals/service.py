@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from pydantic import BaseModel
+
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import changes, db
@@ -23,6 +25,7 @@ from shared.goals.models import (
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.ledger.tasks import ESCROW_REFUND, EscrowArgs
 from shared.livestream import sessions
+from shared.realtime.pusher import stream_channels
 
 GOALS = "goals"
 BUYERS, PROGRESS = "buyers", "progress"  # per goal: each buyer's record, the sold-tickets counter shards
@@ -111,9 +114,10 @@ def decide_funding_refund(goal_id: str) -> RefundDecision:
         goal = with_final_progress(stored, txn)
         show_goal = sessions.show_goal_of(goal.session_id, goal_id, txn)
         decided, decision = goal.decide_refund(show_goal, clock.now())
-        txn.update(goal_ref(goal_id), changes(stored, decided))
         if decision.decision == "refund":  # seed `escrow_refund`, linked to the decision in the same step
-            fx.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=decision.escrow_id, event="escrow.failed"), at=clock.now())
+            settle(txn, fx, stored, "refund", decision.reason, decided)
+        else:
+            txn.update(goal_ref(goal_id), changes(stored, decided))
         return decision
 
     return steps.run(f"check_funding_goal_refundable:{goal_id}", body, claim=f"goal:{goal_id}")
@@ -124,12 +128,37 @@ def with_final_progress(goal: ShowFundingGoal, txn) -> ShowFundingGoal:
     return goal if goal.active else goal.model_copy(update={"progress": tickets_sold(goal.id, txn)})
 
 
-def keep_funded_escrow(txn, stored: ShowFundingGoal, counted: ShowFundingGoal) -> RefundDecision:
-    """A pre-sale that met its target (`counted`: with every ticket counted) keeps its escrow:
-    decided when it ends, no check needed."""
-    decided, decision = counted.decide_refund(None, clock.now())
-    txn.update(goal_ref(stored.id), changes(stored, decided))
-    return decision
+class EscrowPaidOut(BaseModel):
+    """`escrow.paid_out` on the streamer's channels: the show counted, its tickets are being paid."""
+
+    escrow_id: str
+    show_goal_id: str
+    funding_goal_id: str
+
+
+def settle(txn, fx: steps.Effects, stored: ShowFundingGoal, outcome: str, reason: str,
+           goal: ShowFundingGoal | None = None, show_goal_id: str = "") -> None:
+    """Inside a step holding the pre-sale's claim: record where its escrow goes, once, and send it
+    there hold by hold (the ledger's escrow_refund). `goal`: the pre-sale as the step changed it."""
+    settled, _ = (goal or stored).settle(outcome, reason, clock.now())
+    txn.update(goal_ref(stored.id), changes(stored, settled))
+    event = "escrow.failed" if outcome == "refund" else "escrow.succeeded"
+    fx.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=stored.escrow_id, event=event), at=clock.now())
+    if outcome == "payout":
+        fx.notify(stream_channels(stored.owner), "escrow.paid_out", EscrowPaidOut(
+            escrow_id=stored.escrow_id, show_goal_id=show_goal_id, funding_goal_id=stored.id))
+
+
+def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted: ShowFundingGoal) -> None:
+    """A pre-sale that met its target (`counted`: with every ticket counted) keeps its escrow for the
+    show: decided when it ends, no check needed. Its session over and no show bound, no show can
+    come: refunded instead (seeds: `deactivate_goals_in_session`)."""
+    session_over = not sessions.load(counted.session_id, txn).active
+    decided, _ = counted.decide_refund(None, clock.now())
+    if session_over and not decided.context.show_goal_id:
+        settle(txn, fx, stored, "refund", "the session ended without the pre-sale's show", decided)
+    else:
+        txn.update(goal_ref(stored.id), changes(stored, decided))
 
 
 def active_goal_ids(session_id: str, txn=None) -> list[str]:

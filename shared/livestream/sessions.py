@@ -123,6 +123,17 @@ def stamp_funding_ended(txn, session_id: str, goal_id: str, at: float) -> bool:
     return True
 
 
+def bind_show_goal(txn, session_id: str, funding_goal: str, show_goal: str) -> bool:
+    """The pair of a pre-sale gets its show; False when there is no pair or it has one already."""
+    session = load(session_id, txn)
+    pair = session.pair_for(funding_goal)
+    if pair is None or pair.show_goal is not None:
+        return False
+    pair.show_goal = show_goal
+    txn.update(session_ref(session_id), {"show_goal_pairs": [p.model_dump() for p in session.show_goal_pairs]})
+    return True
+
+
 def show_goal_of(session_id: str, funding_goal: str, txn=None) -> str | None:
     pair = load(session_id, txn).pair_for(funding_goal)
     return pair.show_goal if pair else None
