@@ -114,22 +114,20 @@ def bind_funding_goal(txn, session_id: str, goal_id: str, funding_ended: float |
 
 def stamp_funding_ended(txn, session_id: str, goal_id: str, at: float) -> bool:
     """Seed `set_embedded_goal_ended`: stamp the pair's `funding_ended`; False when there is nothing to stamp."""
-    session = load(session_id, txn)
-    pair = session.pair_for(goal_id)
-    if pair is None or pair.funding_ended is not None:
-        return False
-    pair.funding_ended = at
-    txn.update(session_ref(session_id), {"show_goal_pairs": [p.model_dump() for p in session.show_goal_pairs]})
-    return True
+    return _set_once(txn, session_id, goal_id, "funding_ended", at)
 
 
 def bind_show_goal(txn, session_id: str, funding_goal: str, show_goal: str) -> bool:
     """The pair of a pre-sale gets its show; False when there is no pair or it has one already."""
+    return _set_once(txn, session_id, funding_goal, "show_goal", show_goal)
+
+
+def _set_once(txn, session_id: str, funding_goal: str, field: str, value) -> bool:
     session = load(session_id, txn)
     pair = session.pair_for(funding_goal)
-    if pair is None or pair.show_goal is not None:
+    if pair is None or getattr(pair, field) is not None:
         return False
-    pair.show_goal = show_goal
+    setattr(pair, field, value)
     txn.update(session_ref(session_id), {"show_goal_pairs": [p.model_dump() for p in session.show_goal_pairs]})
     return True
 

@@ -129,3 +129,38 @@ def test_an_ordinary_gift_pays_the_streamer_less_the_platform_share(api, streame
     assert sent.status_code == 201 and sent.json()["amount"] == 30 and sent.json()["held"] is False
     assert balance(api, viewer) == 70
     assert api.call("GET", "/wallet", streamer).json()["earnings"] == 30 - 30 * 30 // 100
+
+
+def test_the_refund_flow_delivered_twice_changes_nothing_more(api, streamer, pusher_socket):
+    """Every signal and task of the refund redelivered through the emulators: the same balances,
+    one escrow.refunded per buyer."""
+    from shared.core import signals, tasks
+    from shared.ledger.tasks import ESCROW_REFUND, UPDATE_BI_ESCROW, EscrowArgs, HoldArgs
+
+    session = start_session(api, streamer)
+    viewers = [User.new() for _ in range(3)]
+    for viewer in viewers:
+        provision(api, viewer, 300)
+    sockets = {v.id: pusher_socket(f"private-user@{v.id}") for v in viewers}
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 3, target=100, hesitation=0)
+    holds = [buy(api, v, session["id"], goal["id"]).json()["transfer_id"] for v in viewers]
+    for viewer in viewers:
+        sockets[viewer.id].wait_for("escrow.refunded", timeout=30)
+    wait_until(lambda: all(balance(api, v) == 300 for v in viewers), timeout=15, what="the refunds")
+
+    escrow_id = f"show_funding:{goal['id']}"
+    signals.publish("goal.ended", goals.load(goal["id"]).ended_event())
+    tasks.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=escrow_id, event="escrow.failed"), at=time.time())
+    for hold in holds:
+        tasks.schedule(UPDATE_BI_ESCROW, HoldArgs(hold_id=hold, event="escrow.failed"), at=time.time())
+        tasks.schedule(UPDATE_BI_ESCROW, HoldArgs(hold_id=hold, event="escrow.succeeded"), at=time.time())
+    tasks.schedule("check_funding_goal_refundable", {"goal_id": goal["id"]}, at=time.time())
+    from shared.core import steps
+
+    wait_until(lambda: all((steps.stored(f"update_bi_escrow:{h}") or {}).get("repeats", 0) >= 1 for h in holds),
+               timeout=20, what="the repeated tasks")
+    time.sleep(2)
+    assert [balance(api, v) for v in viewers] == [300] * 3
+    assert [sockets[v.id].count("escrow.refunded") for v in viewers] == [1] * 3
+    assert ledger.balance(escrow(escrow_id)) == 0 and api.call("GET", "/wallet", streamer).json()["earnings"] == 0
+    assert ledger.totals().balanced
