@@ -28,6 +28,14 @@ def buy(api, viewer: User, session_id: str, goal_id: str, quantity: int = 1, pro
                     json={"product_id": product, "quantity": quantity, "goal_id": goal_id})
 
 
+def listening_viewers(api, pusher_socket, count: int, diamonds: int):
+    """New viewers with `diamonds` each, listening on their own private-user channel."""
+    viewers = [User.new() for _ in range(count)]
+    for viewer in viewers:
+        provision(api, viewer, diamonds)
+    return viewers, {v.id: pusher_socket(f"private-user@{v.id}") for v in viewers}
+
+
 def balance(api, user: User) -> int:
     return api.call("GET", "/wallet", user).json()["balance"]
 
@@ -40,10 +48,7 @@ def test_the_catalog_lists_tickets_and_gifts(api, viewer):
 
 def test_ten_viewers_buy_tickets_and_an_unmet_pre_sale_refunds_each_exactly_once(api, streamer, pusher_socket):
     session = start_session(api, streamer)
-    viewers = [User.new() for _ in range(10)]
-    for viewer in viewers:
-        provision(api, viewer, 500)
-    sockets = {v.id: pusher_socket(f"private-user@{v.id}") for v in viewers}
+    viewers, sockets = listening_viewers(api, pusher_socket, 10, 500)
     goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 6, target=100, hesitation=1)
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
         receipts = list(pool.map(lambda v: buy(api, v, session["id"], goal["id"], quantity=2), viewers))
@@ -138,10 +143,7 @@ def test_the_refund_flow_delivered_twice_changes_nothing_more(api, streamer, pus
     from shared.ledger.tasks import ESCROW_REFUND, UPDATE_BI_ESCROW, EscrowArgs, HoldArgs
 
     session = start_session(api, streamer)
-    viewers = [User.new() for _ in range(3)]
-    for viewer in viewers:
-        provision(api, viewer, 300)
-    sockets = {v.id: pusher_socket(f"private-user@{v.id}") for v in viewers}
+    viewers, sockets = listening_viewers(api, pusher_socket, 3, 300)
     goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 3, target=100, hesitation=0)
     holds = [buy(api, v, session["id"], goal["id"]).json()["transfer_id"] for v in viewers]
     for viewer in viewers:
