@@ -34,15 +34,18 @@ def test_the_seed_receivers_are_wired_to_their_signals():
     assert {"deactivate_goal", "check_funding_goal_refundable"} <= set(REGISTRY.tasks)
 
 
-def test_every_receiver_is_an_entry_point_of_functions_receivers():
+def exported(module: str) -> set[str]:
+    """The callables an entry-point module under functions/ defines, imported in a fresh interpreter."""
     code = (
-        "import sys, json; sys.path.insert(0, 'functions');"
-        "import receivers;"
-        "print(json.dumps([n for n in dir(receivers) if '__' in n and callable(getattr(receivers, n))]))"
+        f"import sys, json; sys.path.insert(0, 'functions'); import {module} as m;"
+        "print(json.dumps([n for n in dir(m) if callable(getattr(m, n))]))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    exported = set(json.loads(out.splitlines()[-1]))
-    assert {r.entry_point for r in REGISTRY.receivers.values()} <= exported
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_every_receiver_is_an_entry_point_of_functions_receivers():
+    assert {r.entry_point for r in REGISTRY.receivers.values()} <= exported("receivers")
 
 
 def test_topics_are_one_per_sender():
@@ -76,10 +79,4 @@ def test_openapi_describes_every_route_with_its_security():
 
 
 def test_every_surface_is_an_entry_point_of_functions_api():
-    code = (
-        "import sys, json; sys.path.insert(0, 'functions');"
-        "import api;"
-        "print(json.dumps([n for n in dir(api) if n.endswith('_api') and callable(getattr(api, n))]))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert {f"{surface}_api" for surface in REGISTRY.surfaces} <= set(json.loads(out.splitlines()[-1]))
+    assert {f"{surface}_api" for surface in REGISTRY.surfaces} <= exported("api")
