@@ -117,3 +117,46 @@ def test_a_met_pre_sale_without_a_show_is_refunded_when_the_session_ends(api, st
     assert api.call("DELETE", f"/sessions/{session['id']}", streamer).status_code == 200
     assert settled(goal["id"]).outcome == "refund"
     wait_until(lambda: balance(api, viewer) == 1000, timeout=20, what="the refund")
+
+
+def test_ending_the_session_during_the_show_refunds_every_buyer(api, streamer):
+    session = start_session(api, streamer)
+    goal = pre_sale(api, streamer, session, target=1, perform=600)
+    (viewer,) = buyers(api, session, goal, 1)
+    show = start_show(api, streamer, session, goal).json()
+    assert api.call("DELETE", f"/sessions/{session['id']}", streamer).json()["ending_goals"] == [show["id"]]
+    assert settled(goal["id"]).outcome == "refund"
+    wait_until(lambda: balance(api, viewer) == 1000, timeout=20, what="the refund")
+
+
+def test_the_payout_delivered_twice_pays_once(api, streamer):
+    from shared.core import signals, steps, tasks
+    from shared.ledger.tasks import ESCROW_REFUND, UPDATE_BI_ESCROW, EscrowArgs, HoldArgs
+
+    session = start_session(api, streamer)
+    goal = pre_sale(api, streamer, session, target=2, perform=2)
+    buyers(api, session, goal, 2)
+    show = start_show(api, streamer, session, goal).json()
+    assert settled(goal["id"]).outcome == "payout"
+    earned = 2 * (PRICE - PRICE * 30 // 100)
+    wait_until(lambda: api.call("GET", "/wallet", streamer).json()["earnings"] == earned, timeout=20, what="payout")
+    escrow_id = f"show_funding:{goal['id']}"
+    holds = [h.id for h in ledger_holds(escrow_id)]
+    signals.publish("goal.ended", goals.load(show["id"]).ended_event())
+    tasks.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=escrow_id, event="escrow.succeeded"), at=time.time())
+    for hold in holds:
+        tasks.schedule(UPDATE_BI_ESCROW, HoldArgs(hold_id=hold, event="escrow.succeeded"), at=time.time())
+    wait_until(lambda: all((steps.stored(f"update_bi_escrow:{h}") or {}).get("repeats", 0) >= 1 for h in holds),
+               timeout=20, what="the repeated tasks")
+    time.sleep(2)
+    assert api.call("GET", "/wallet", streamer).json()["earnings"] == earned
+    assert ledger.balance(escrow(escrow_id)) == 0 and ledger.totals().balanced
+
+
+def ledger_holds(escrow_id: str):
+    from shared.core.firestore import where
+    from shared.ledger import book
+    from shared.ledger.models import Transfer
+
+    return [Transfer.model_validate(s.to_dict())
+            for s in where(book.TRANSFERS, credit=escrow(escrow_id).id, hold=True).stream()]
