@@ -166,3 +166,36 @@ def test_the_refund_flow_delivered_twice_changes_nothing_more(api, streamer, pus
     assert [sockets[v.id].count("escrow.refunded") for v in viewers] == [1] * 3
     assert ledger.balance(escrow(escrow_id)) == 0 and api.call("GET", "/wallet", streamer).json()["earnings"] == 0
     assert ledger.totals().balanced
+
+
+def test_purchases_racing_the_pre_sales_end_count_or_are_refused(api, streamer):
+    """Buyers keep buying while the streamer ends the pre-sale: every purchase that got its 201
+    is counted and refunded with the rest; every other one was refused and cost nothing."""
+    session = start_session(api, streamer)
+    viewers = [User.new() for _ in range(8)]
+    for viewer in viewers:
+        provision(api, viewer, 89 * 40)
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600, target=10_000, hesitation=0)
+
+    def keep_buying(viewer):
+        outcomes = []
+        for _ in range(25):
+            response = buy(api, viewer, session["id"], goal["id"])
+            outcomes.append(response.status_code)
+            if response.status_code != 201:
+                assert response.json()["error"]["code"] == "goal_ended", response.text
+                break
+        return outcomes
+
+    with concurrent.futures.ThreadPoolExecutor(9) as pool:
+        buying = [pool.submit(keep_buying, v) for v in viewers]
+        time.sleep(1.0)
+        assert pool.submit(api.call, "DELETE", f"/goals/{goal['id']}", streamer).result().status_code == 200
+        outcomes = [b.result() for b in buying]
+    bought = [o.count(201) for o in outcomes]
+    assert sum(bought) > 0 and all(o[-1] == 409 or len(o) == 25 for o in outcomes)
+    assert goals.tickets_sold(goal["id"]) == sum(bought)
+    assert [balance(api, v) for v in viewers] == [89 * 40 - 89 * n for n in bought]
+    decided = wait_until(lambda: goals.load(goal["id"]).refund, timeout=30, what="the decision")
+    assert decided.decision == "refund" and goals.load(goal["id"]).progress == sum(bought)
+    wait_until(lambda: all(balance(api, v) == 89 * 40 for v in viewers), timeout=30, what="every refund")
