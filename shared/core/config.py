@@ -72,6 +72,13 @@ def _secrets() -> dict[str, str | None]:
     return {name: os.environ[name] if name in wanted else None for name in SECRETS}
 
 
+def _percent(name: str, default: str) -> int:
+    value = int(_env(name, default))
+    if not 0 <= value < 100:  # at 100 a payout would leave nothing to post, and gifts would move 0
+        raise RuntimeError(f"{name} must be 0-99, not {value}")
+    return value
+
+
 @functools.cache
 def settings() -> Settings:
     return Settings(
@@ -88,5 +95,5 @@ def settings() -> Settings:
         pusher_ssl=_env("PUSHER_SSL", "false").lower() == "true",
         sweep_after=float(_env("STEPS_SWEEP_AFTER", "60")),
         tick_seconds=float(_env("TICK_SECONDS", "60")),
-        platform_share_percent=int(_env("PLATFORM_SHARE_PERCENT", "30")),
+        platform_share_percent=_percent("PLATFORM_SHARE_PERCENT", "30"),
     )

@@ -112,6 +112,8 @@ def decide_funding_refund(goal_id: str) -> RefundDecision:
     def body(txn, fx: steps.Effects) -> RefundDecision:
         stored = load(goal_id, txn)
         goal = with_final_progress(stored, txn)
+        if goal.target_met and not goal.refund:  # the same rule as when it ended: its session may be over
+            return keep_funded_escrow(txn, fx, stored, goal)
         show_goal = sessions.show_goal_of(goal.session_id, goal_id, txn)
         decided, decision = goal.decide_refund(show_goal, clock.now())
         if decision.decision == "refund":  # seed `escrow_refund`, linked to the decision in the same step
@@ -149,16 +151,17 @@ def settle(txn, fx: steps.Effects, stored: ShowFundingGoal, outcome: str, reason
             escrow_id=stored.escrow_id, show_goal_id=show_goal_id, funding_goal_id=stored.id))
 
 
-def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted: ShowFundingGoal) -> None:
+def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted: ShowFundingGoal) -> RefundDecision:
     """A pre-sale that met its target (`counted`: with every ticket counted) keeps its escrow for the
     show: decided when it ends, no check needed. Its session over and no show bound, no show can
     come: refunded instead (seeds: `deactivate_goals_in_session`)."""
     session_over = not sessions.load(counted.session_id, txn).active
-    decided, _ = counted.decide_refund(None, clock.now())
+    decided, decision = counted.decide_refund(None, clock.now())
     if session_over and not decided.context.show_goal_id:
         settle(txn, fx, stored, "refund", "the session ended without the pre-sale's show", decided)
     else:
         txn.update(goal_ref(stored.id), changes(stored, decided))
+    return decision
 
 
 def active_goal_ids(session_id: str, txn=None) -> list[str]:

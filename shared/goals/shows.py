@@ -17,6 +17,7 @@ from shared.goals.models import (
     ShowFundingGoal,
     ShowGoal,
     ShowGoalCreate,
+    ShowNotAllowed,
 )
 from shared.goals.service import GOALS, goal_ref, load, settle, with_final_progress
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
@@ -79,7 +80,10 @@ def refund_unshown(funding_id: str) -> None:
     session that ended, is refunded."""
 
     def body(txn, fx: steps.Effects):
-        settle(txn, fx, pre_sale(funding_id, txn), "refund", "the session ended without the pre-sale's show")
+        stored = pre_sale(funding_id, txn)
+        if stored.context.show_goal_id or not stored.refund or stored.refund.decision != "keep":
+            raise ShowNotAllowed(f"pre-sale {funding_id} is not waiting for a show", code="not_unshown")
+        settle(txn, fx, stored, "refund", "the session ended without the pre-sale's show")
 
     steps.run(f"refund_unshown:{funding_id}", body, claim=f"goal:{funding_id}")
 

@@ -121,3 +121,17 @@ def test_distinct_step_keys_get_distinct_markers():
     assert steps._doc_id("deactivate_goal:681088cb95684fc0c6496546") == "deactivate_goal:681088cb95684fc0c6496546"
     assert steps._doc_id("a/b") != steps._doc_id("a_b") != steps._doc_id("a b")
     assert steps._doc_id("x" * 401) != steps._doc_id("x" * 402) and len(steps._doc_id("x" * 1000)) < 400
+
+
+@pytest.mark.parametrize("share", ["100", "-1"])
+def test_the_platform_share_must_leave_the_streamer_something(monkeypatch, share):
+    from shared.core import config
+
+    monkeypatch.setenv("PLATFORM_SHARE_PERCENT", share)
+    config.settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="PLATFORM_SHARE_PERCENT"):
+            config.settings()
+    finally:
+        monkeypatch.undo()
+        config.settings.cache_clear()
