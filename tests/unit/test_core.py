@@ -50,18 +50,23 @@ def test_pusher_events_over_10_kb_are_refused_before_sending():
         pusher.encode({"x": "a" * (10 * 1024)})
 
 
-def test_the_local_default_secrets_are_refused_on_cloud_run(monkeypatch):
+def refuses_to_start(monkeypatch, match: str, **env) -> None:
+    """settings() raises under `env` (None removes a variable); the cached settings are rebuilt after."""
     from shared.core import config
 
-    monkeypatch.setenv("K_SERVICE", "goals-api")
-    monkeypatch.delenv("JWT_SECRET", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value) if value is not None else monkeypatch.delenv(name, raising=False)
     config.settings.cache_clear()
     try:
-        with pytest.raises(RuntimeError, match="JWT_SECRET"):
+        with pytest.raises(RuntimeError, match=match):
             config.settings()
     finally:
         monkeypatch.undo()
         config.settings.cache_clear()
+
+
+def test_the_local_default_secrets_are_refused_on_cloud_run(monkeypatch):
+    refuses_to_start(monkeypatch, "JWT_SECRET", K_SERVICE="goals-api", JWT_SECRET=None)
 
 
 def test_seed_channel_names():
@@ -125,13 +130,4 @@ def test_distinct_step_keys_get_distinct_markers():
 
 @pytest.mark.parametrize("share", ["100", "-1"])
 def test_the_platform_share_must_leave_the_streamer_something(monkeypatch, share):
-    from shared.core import config
-
-    monkeypatch.setenv("PLATFORM_SHARE_PERCENT", share)
-    config.settings.cache_clear()
-    try:
-        with pytest.raises(RuntimeError, match="PLATFORM_SHARE_PERCENT"):
-            config.settings()
-    finally:
-        monkeypatch.undo()
-        config.settings.cache_clear()
+    refuses_to_start(monkeypatch, "PLATFORM_SHARE_PERCENT", PLATFORM_SHARE_PERCENT=share)
