@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack: real emulators (Firestore, Pub/Sub, Cloud Tasks, Cloud Storage), a Pusher-protocol
-# server (soketi) and the functions host serving the API.
+# server (soketi), a BytePlus RTC OpenAPI server (the snapshot actions) and the functions host
+# serving the API.
 #
 #   ./emulators.sh run      set up, start everything, stay in the foreground (Ctrl-C stops it all)
 #   ./emulators.sh start    start in the background, return once every part is healthy
@@ -11,8 +12,8 @@
 #   ./emulators.sh test     set up, then run the test suite (it starts its own stack on free ports)
 #
 # Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
-# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT STACK_DIR; TICK_SECONDS (the local Cloud Scheduler),
-# STEPS_SWEEP_AFTER.
+# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT RTC_PORT STACK_DIR; TICK_SECONDS (the local Cloud
+# Scheduler), STEPS_SWEEP_AFTER.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,11 +28,17 @@ TASKS_PORT=${TASKS_PORT:-8123}
 STORAGE_PORT=${STORAGE_PORT:-4443}
 PUSHER_PORT=${PUSHER_PORT:-6001}
 PUSHER_METRICS_PORT=${PUSHER_METRICS_PORT:-9601}
+RTC_PORT=${RTC_PORT:-8129}
 # Local Pusher credentials (the Python client wants a digits-only app id).
 PUSHER_APP_ID=${PUSHER_APP_ID:-100001}
 PUSHER_KEY=${PUSHER_KEY:-local-key}
 PUSHER_SECRET=${PUSHER_SECRET:-local-secret}
-SERVICES=(firestore pubsub tasks storage pusher host ticker)
+# Local RTC OpenAPI credentials (the defaults of shared.core.config); the server checks signatures with them.
+RTC_APP_ID=${RTC_APP_ID:-local-rtc-app}
+RTC_ACCESS_KEY_ID=${RTC_ACCESS_KEY_ID:-local-rtc-access-key}
+RTC_SECRET_KEY=${RTC_SECRET_KEY:-local-rtc-secret-key}
+RTC_REGION=${RTC_REGION:-ap-singapore-1}
+SERVICES=(firestore pubsub tasks storage pusher rtc host ticker)
 TICK_SECONDS=${TICK_SECONDS:-30}  # the local Cloud Scheduler: maintenance.tick period
 STEPS_SWEEP_AFTER=${STEPS_SWEEP_AFTER:-60}  # seconds before the tick's sweep sends what a step left unsent
 TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
@@ -56,6 +63,11 @@ export PUSHER_KEY=$PUSHER_KEY
 export PUSHER_SECRET=$PUSHER_SECRET
 export PUSHER_HOST=127.0.0.1
 export PUSHER_PORT=$PUSHER_PORT
+export RTC_API_URL=http://127.0.0.1:$RTC_PORT
+export RTC_APP_ID=$RTC_APP_ID
+export RTC_ACCESS_KEY_ID=$RTC_ACCESS_KEY_ID
+export RTC_SECRET_KEY=$RTC_SECRET_KEY
+export RTC_REGION=$RTC_REGION
 export TASKS_TARGET_URL=http://127.0.0.1:$API_PORT/tasks
 export API_URL=http://127.0.0.1:$API_PORT
 export TICK_SECONDS=$TICK_SECONDS
@@ -113,6 +125,8 @@ healthy() {
       curl -fsS -m 2 "http://127.0.0.1:$STORAGE_PORT/storage/v1/b" 2>/dev/null | grep -q 'storage#buckets' ;;
     pusher)  # a signed channels query with our app's credentials
       (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.health pusher 2>/dev/null) ;;
+    rtc)
+      curl -fsS -m 2 "http://127.0.0.1:$RTC_PORT/healthz" 2>/dev/null | grep -q '"service": "rtc-openapi"' ;;
     host)
       curl -fsS -m 2 "http://127.0.0.1:$API_PORT/healthz" 2>/dev/null | grep -q '"service": "livestream-backend"' ;;
     ticker) grep -q "tick published" "$STACK_DIR/ticker.log" 2>/dev/null ;;
@@ -137,7 +151,8 @@ wait_healthy() {
 port_of() {
   case $1 in
     firestore) echo "$FIRESTORE_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;; tasks) echo "$TASKS_PORT" ;;
-    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; host) echo "$API_PORT" ;; ticker) echo "-" ;;
+    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; rtc) echo "$RTC_PORT" ;;
+    host) echo "$API_PORT" ;; ticker) echo "-" ;;
   esac
 }
 
@@ -161,6 +176,7 @@ start_service() {
               SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \
               SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \
               launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
+    rtc) (eval "$(stack_env)"; cd "$ROOT"; launch rtc "$PY" -m shared.localstack.rtc --port "$RTC_PORT") ;;
     host) (eval "$(stack_env)"; cd "$ROOT"; launch host "$PY" -m shared.localstack.host --port "$API_PORT") ;;
     ticker) (eval "$(stack_env)"; cd "$ROOT"; launch ticker "$PY" -m shared.localstack.ticker --every "$TICK_SECONDS") ;;
   esac
@@ -173,13 +189,13 @@ start() {
   for name in "${SERVICES[@]}"; do
     alive "$name" && die "$name is already running (pid $(cat "$(pidfile "$name")")): ./emulators.sh stop first"
   done
-  for port in "$API_PORT" "$FIRESTORE_PORT" "$PUBSUB_PORT" "$TASKS_PORT" "$STORAGE_PORT" "$PUSHER_PORT" "$PUSHER_METRICS_PORT"; do
+  for port in "$API_PORT" "$FIRESTORE_PORT" "$PUBSUB_PORT" "$TASKS_PORT" "$STORAGE_PORT" "$PUSHER_PORT" "$PUSHER_METRICS_PORT" "$RTC_PORT"; do
     port_busy "$port" && die "port $port is already in use by another process (set the *_PORT variables)"
   done
   trap 'say "start failed: stopping what was started"; stop; exit 1' ERR
   (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(16))' >"$STACK_DIR/push-token")
-  for name in firestore pubsub tasks pusher; do start_service "$name"; done
-  for name in firestore pubsub tasks pusher; do wait_healthy "$name" 90; done
+  for name in firestore pubsub tasks pusher rtc; do start_service "$name"; done
+  for name in firestore pubsub tasks pusher rtc; do wait_healthy "$name" 90; done
   start_service storage  # after Pub/Sub: it connects to it on start
   wait_healthy storage 30
   (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.provision \
@@ -195,7 +211,7 @@ start() {
 
 stop() {  # TERM every process group at once, then KILL what is left after 10 s
   local name f pids=() pid i
-  for name in ticker host storage pusher tasks pubsub firestore; do
+  for name in ticker host rtc storage pusher tasks pubsub firestore; do
     f=$(pidfile "$name")
     [ -f "$f" ] || continue
     pid=$(cat "$f")
@@ -237,5 +253,5 @@ case ${1:-} in
   env) stack_env ;;
   setup) setup ;;
   test) shift; setup; cd "$ROOT"; exec "$PY" -m pytest "$@" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -12,8 +12,10 @@ FEATURES = (
     "shared.assets",
     "shared.maintenance",
     "shared.livestream.api",
+    "shared.livestream.sources",
     "shared.goals.api",
     "shared.goals.receivers",
+    "shared.goals.exclusive_receivers",
     "shared.goals.tasks",
     "shared.ledger.api",
     "shared.ledger.tasks",
@@ -22,7 +24,8 @@ FEATURES = (
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.
 REGISTRY.task_handler_options = FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
-                                                secrets=("TASK_SECRET", "PUSHER_SECRET"))  # escrow.refunded
+                                                # escrow.refunded; RTC snapshot calls
+                                                secrets=("TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY"))
 
 
 def load() -> Registry:

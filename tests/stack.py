@@ -11,7 +11,8 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PORT_VARS = ("API_PORT", "FIRESTORE_PORT", "PUBSUB_PORT", "TASKS_PORT", "STORAGE_PORT", "PUSHER_PORT", "PUSHER_METRICS_PORT")
+PORT_VARS = ("API_PORT", "FIRESTORE_PORT", "PUBSUB_PORT", "TASKS_PORT", "STORAGE_PORT", "PUSHER_PORT", "PUSHER_METRICS_PORT",
+             "RTC_PORT")
 
 
 def free_ports(count: int) -> list[int]:
@@ -29,8 +30,9 @@ def reset_clients() -> None:
     """Forget cached settings and clients so they are rebuilt from the stack's environment."""
     from shared.core import config, firestore, signals, tasks
     from shared.realtime import pusher
+    from shared.rtc import byteplus
 
-    for cached in (config.settings, firestore.db, signals._publisher, tasks._client, pusher.client):
+    for cached in (config.settings, firestore.db, signals._publisher, tasks._client, pusher.client, byteplus._session):
         cached.cache_clear()
 
 
@@ -38,7 +40,9 @@ def reset_clients() -> None:
 def running_stack():
     with tempfile.TemporaryDirectory(prefix="stack-") as state:
         env = {**os.environ, "STACK_DIR": state, **dict(zip(PORT_VARS, map(str, free_ports(len(PORT_VARS))))),
-               "TICK_SECONDS": "2", "STEPS_SWEEP_AFTER": "3"}  # a fast local Cloud Scheduler
+               "TICK_SECONDS": "2", "STEPS_SWEEP_AFTER": "3",  # a fast local Cloud Scheduler
+               # 1-on-1 deadlines short enough to wait for (the defaults are 120 s and 65 s)
+               "EXCLUSIVE_ANSWER_SECONDS": "6", "EXCLUSIVE_START_GRACE": "4"}
         script = str(ROOT / "emulators.sh")
         started = time.monotonic()
         try:

@@ -42,7 +42,7 @@ resource "google_firestore_field" "steps_unindexed" {
 }
 
 # Queries with an equality filter and a range or order on another field need a composite index
-# each: the maintenance backstops query goals by due time (shared/goals/service.py), a wallet
+# each: the maintenance backstops query goals by due time (shared/goals/service.py, exclusive.py), a wallet
 # lists its holds and recent transfers (shared/ledger/service.py).
 locals {
   indexes = {
@@ -51,6 +51,10 @@ locals {
     ] }
     goals_refund_due = { collection = "goals", fields = [
       { path = "refund", order = "ASCENDING" }, { path = "refund_due_at", order = "ASCENDING" },
+    ] }
+    invitations_unused_due = { collection = "goals", fields = [
+      { path = "_cls", order = "ASCENDING" }, { path = "settlement", order = "ASCENDING" },
+      { path = "refund_due_at", order = "ASCENDING" },
     ] }
     wallet_holds = { collection = "ledger_transfers", fields = [
       { path = "debit", order = "ASCENDING" }, { path = "hold", order = "ASCENDING" },

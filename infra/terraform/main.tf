@@ -38,6 +38,15 @@ locals {
     PUSHER_SSL             = var.pusher_ssl ? "true" : "false"
     STEPS_SWEEP_AFTER      = "60"
     PLATFORM_SHARE_PERCENT = "30"
+    # 1-on-1s: seconds a streamer has to answer an invitation, and after agreeing to start it
+    EXCLUSIVE_ANSWER_SECONDS = "120"
+    EXCLUSIVE_START_GRACE    = "65"
+    # The RTC OpenAPI that starts and stops room snapshots (shared.rtc)
+    RTC_API_URL       = var.rtc_api_url
+    RTC_APP_ID        = var.rtc_app_id
+    RTC_BUSINESS_ID   = var.rtc_business_id
+    RTC_ACCESS_KEY_ID = var.rtc_access_key_id
+    RTC_REGION        = var.rtc_region
     # The maintenance tick's period: Cloud Scheduler publishes it every minute (scheduler.tf).
     TICK_SECONDS = "60"
   }
@@ -45,9 +54,10 @@ locals {
   # Secret name (as a function's `secrets` lists it) -> value. A function gets only the ones
   # it lists, and FUNCTION_SECRETS tells it which to insist on (shared.core.config).
   secrets = {
-    JWT_SECRET    = var.jwt_secret
-    TASK_SECRET   = var.task_secret
-    PUSHER_SECRET = var.pusher_secret
+    JWT_SECRET     = var.jwt_secret
+    TASK_SECRET    = var.task_secret
+    PUSHER_SECRET  = var.pusher_secret
+    RTC_SECRET_KEY = var.rtc_secret_key
   }
 
   runtime = "python311"

@@ -66,8 +66,8 @@ variable "functions" {
     error_message = "timeout is 1-3600 s (an HTTP function's limit), 1-600 s for a receiver (its subscription's ack deadline); 0 <= min_instances <= max_instances, max_instances >= 1."
   }
   validation {
-    condition     = alltrue(flatten([for fn in values(var.functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET"], s)]]))
-    error_message = "secrets are among JWT_SECRET, TASK_SECRET and PUSHER_SECRET (local.secrets)."
+    condition     = alltrue(flatten([for fn in values(var.functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY"], s)]]))
+    error_message = "secrets are among JWT_SECRET, TASK_SECRET, PUSHER_SECRET and RTC_SECRET_KEY (local.secrets)."
   }
   validation {
     # Pub/Sub's limits: 5-100 delivery attempts before dead-lettering, backoff 0-600 s.
@@ -161,4 +161,46 @@ variable "pusher_ssl" {
   description = "PUSHER_SSL"
   type        = bool
   default     = true
+}
+
+# BytePlus RTC OpenAPI (shared.rtc): room snapshot tasks. Empty until the platform uses them: a
+# function that lists RTC_SECRET_KEY among its secrets refuses to start while it is empty.
+
+variable "rtc_api_url" {
+  description = "RTC_API_URL: the RTC OpenAPI's address (BytePlus; Volcengine: https://rtc.volcengineapi.com)."
+  type        = string
+  default     = "https://open.byteplusapi.com"
+}
+
+variable "rtc_app_id" {
+  description = "RTC_APP_ID"
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "rtc_business_id" {
+  description = "RTC_BUSINESS_ID (empty: the app's default business)"
+  type        = string
+  default     = ""
+}
+
+variable "rtc_access_key_id" {
+  description = "RTC_ACCESS_KEY_ID: the access key that signs RTC OpenAPI requests."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "rtc_secret_key" {
+  description = "RTC_SECRET_KEY: the secret of that access key."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "rtc_region" {
+  description = "RTC_REGION: the region in the signature's credential scope."
+  type        = string
+  default     = "ap-singapore-1"
 }

@@ -26,6 +26,13 @@ class Settings:
     sweep_after: float  # seconds the normal path gets before the maintenance tick makes good
     tick_seconds: float  # the maintenance tick's period (Cloud Scheduler: every minute)
     platform_share_percent: int  # the platform's share of gifts and of a show's ticket sales
+    exclusive_answer_seconds: int  # how long a streamer has to answer a 1-on-1 invitation
+    exclusive_start_grace: int  # seconds after an agreed invitation before its prepaid is refunded unused
+    rtc_api_url: str  # BytePlus RTC OpenAPI (https://open.byteplusapi.com); locally shared.localstack.rtc
+    rtc_app_id: str
+    rtc_business_id: str  # empty: the app's default business
+    rtc_access_key_id: str
+    rtc_region: str  # the signature's credential scope, e.g. ap-singapore-1
 
     @property
     def queue_parent(self) -> str:
@@ -49,12 +56,17 @@ class Settings:
     def pusher_secret(self) -> str:
         return self.secret("PUSHER_SECRET")
 
+    @property
+    def rtc_secret_key(self) -> str:
+        return self.secret("RTC_SECRET_KEY")
 
-SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET")  # what FunctionOptions.secrets may name
+
+SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY")  # what FunctionOptions.secrets may name
 LOCAL_SECRETS = {
     "JWT_SECRET": "local-jwt-secret-change-me-0123456789abcdef",
     "TASK_SECRET": "local-task-secret-change-me-0123456789abcdef",
     "PUSHER_SECRET": "local-secret",
+    "RTC_SECRET_KEY": "local-rtc-secret-key",
 }
 
 
@@ -70,6 +82,11 @@ def _secrets() -> dict[str, str | None]:
     if missing:
         raise RuntimeError(f"set {', '.join(missing)}: the local defaults are public")
     return {name: os.environ[name] if name in wanted else None for name in SECRETS}
+
+
+def _local(default: str) -> str:
+    """A default for the local stack only: on Cloud Run the setting stays empty unless it is set."""
+    return "" if os.environ.get("K_SERVICE") else default
 
 
 def _percent(name: str, default: str) -> int:
@@ -96,4 +113,11 @@ def settings() -> Settings:
         sweep_after=float(_env("STEPS_SWEEP_AFTER", "60")),
         tick_seconds=float(_env("TICK_SECONDS", "60")),
         platform_share_percent=_percent("PLATFORM_SHARE_PERCENT", "30"),
+        exclusive_answer_seconds=int(_env("EXCLUSIVE_ANSWER_SECONDS", "120")),
+        exclusive_start_grace=int(_env("EXCLUSIVE_START_GRACE", "65")),
+        rtc_api_url=_env("RTC_API_URL", "http://127.0.0.1:8129").rstrip("/"),
+        rtc_app_id=_env("RTC_APP_ID", _local("local-rtc-app")),
+        rtc_business_id=_env("RTC_BUSINESS_ID", ""),
+        rtc_access_key_id=_env("RTC_ACCESS_KEY_ID", _local("local-rtc-access-key")),
+        rtc_region=_env("RTC_REGION", "ap-singapore-1"),
     )

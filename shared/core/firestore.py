@@ -65,6 +65,13 @@ def array_remove(values: list):
     return firestore.ArrayRemove(values)
 
 
+def delete_field():
+    """Removes a field (a map entry, by its dotted path) in an update."""
+    from google.cloud import firestore
+
+    return firestore.DELETE_FIELD
+
+
 def as_model(model, snap):
     """A document as its pydantic model (or TypeAdapter of a union of models), the id as `id`."""
     data = {**snap.to_dict(), "id": snap.id}

@@ -228,7 +228,7 @@ def _body(route: Route, raw: bytes, query: Any) -> Any:
         return _validate(route.form, _form(raw), "body")
     if route.body:  # a route may take one body per goal type and the like: chosen by the query's `type`
         model = route.body[query.type] if isinstance(route.body, dict) else route.body
-        return _validate(model, _json_object(raw), "body")
+        return _validate(model, _json_object(raw or (b"{}" if route.body_optional else b"")), "body")
     return None
 
 
@@ -256,7 +256,11 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
             raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", details={"limit": MAX_BODY})
         route, params = match(method, path, surface)
         principal = None if route.public else authenticate(headers.get("Authorization"))
-        if principal:
+        query = None
+        if principal and isinstance(route.scope, dict):  # a scope per goal type and the like: the query first
+            query = _validate(route.query, args, "query")
+            principal.require(route.scope[query.type])
+        elif principal:
             principal.require(route.scope)
         for name, value in params.items():
             if not re.fullmatch(route.params[name], value):
@@ -266,7 +270,8 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
             raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", details={"limit": MAX_BODY})
         if raw and not route.raw:  # a request without a body may leave out the Content-Type
             _require_media_type(headers, FORM if route.form else JSON)
-        query = _validate(route.query, args, "query") if route.query else None
+        if query is None and route.query:
+            query = _validate(route.query, args, "query")
         parsed = _body(route, raw, query)
         key = headers.get(idempotency.HEADER) if route.idempotent and principal else None
         client_key = None if key is None else idempotency.client_key(

@@ -62,7 +62,7 @@ def document(registry: Registry) -> dict:
         elif route.body:  # one body, or one per value of the query's `type`
             schemas_ = [refs[(m, "validation")] for m in _bodies(route)]
             schema = schemas_[0] if len(schemas_) == 1 else {"oneOf": schemas_}
-            op["requestBody"] = {"required": True, "content": {JSON: {"schema": schema}}}
+            op["requestBody"] = {"required": not route.body_optional, "content": {JSON: {"schema": schema}}}
         ok = {"description": "OK"}
         if route.response:
             ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
@@ -71,7 +71,8 @@ def document(registry: Registry) -> dict:
         if "requestBody" in op:
             errors += [413] if route.raw else [413, 415]
         if not route.public:
-            op["security"] = [{"bearer": [route.scope] if route.scope else []}]
+            scopes = sorted({s for s in route.scope.values() if s}) if isinstance(route.scope, dict) else [route.scope]
+            op["security"] = [{"bearer": [s for s in scopes if s]}]
             errors += [401, 403]
         errors += [404] if route.path_params else []
         errors += [409] if route.method in ("POST", "DELETE") and not route.public else []

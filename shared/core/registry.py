@@ -100,14 +100,15 @@ class Receiver:
     step: bool = True
     claim: Callable[[Any], str] | None = None
     options: FunctionOptions = field(default_factory=FunctionOptions)
+    deployed_as: str | None = None  # a shorter function name when the seeds' name is too long for one
 
     @property
     def signal(self) -> str:  # the sender's name
         return self.source.sender
 
     @property
-    def function(self) -> str:  # deployed name and subscription id
-        return f"{kebab(self.signal)}--{kebab(self.name)}"
+    def function(self) -> str:  # deployed name and subscription id (Cloud Run: at most 49 characters)
+        return f"{kebab(self.signal)}--{kebab(self.deployed_as or self.name)}"
 
     @property
     def entry_point(self) -> str:  # attribute of functions/receivers.py
@@ -120,8 +121,9 @@ class Route:
     path: str
     surface: str  # the HTTP function serving it
     handler: Callable
-    scope: str | None  # None: any authenticated caller
+    scope: str | None | dict[str, str | None]  # None: any authenticated caller; a dict: one per query `type`
     body: type[BaseModel] | dict[str, type[BaseModel]] | None = None  # a dict: one per value of the query's `type`
+    body_optional: bool = False  # no body at all reads as `{}` (a DELETE that may carry options)
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -183,9 +185,10 @@ class Registry:
         return sig
 
     def receiver(self, signal: Signal, *, applies: Callable[[Any], bool] = lambda event: True, step: bool = True,
-                 claim: Callable[[Any], str] | None = None, options: FunctionOptions | None = None):
+                 claim: Callable[[Any], str] | None = None, options: FunctionOptions | None = None,
+                 deployed_as: str | None = None):
         def register(fn):
-            rcv = Receiver(fn.__name__, signal, fn, applies, step, claim, options or FunctionOptions())
+            rcv = Receiver(fn.__name__, signal, fn, applies, step, claim, options or FunctionOptions(), deployed_as)
             if rcv.function in self.receivers:
                 raise ValueError(f"receiver {rcv.function} declared twice")
             self.receivers[rcv.function] = rcv
@@ -206,7 +209,8 @@ class Registry:
         self.surface_options[name] = options
         return name
 
-    def route(self, method: str, path: str, *, surface: str, scope: str | None = None, **options):
+    def route(self, method: str, path: str, *, surface: str, scope: str | None | dict[str, str | None] = None,
+              **options):
         def register(fn):
             if any(r.method == method and r.path == path for r in self.routes):
                 raise ValueError(f"route {method} {path} declared twice")
@@ -236,7 +240,11 @@ class Registry:
             if route.surface not in self.surface_options:
                 problems.append(f"route {route.method} {route.path} is served by undeclared surface {route.surface}")
             bodies = list(route.body.values()) if isinstance(route.body, dict) else [route.body]
-            if isinstance(route.body, dict) and "type" not in getattr(route.query, "model_fields", {}):
+            if isinstance(route.scope, dict) and isinstance(route.body, dict) and set(route.scope) != set(route.body):
+                problems.append(f"route {route.method} {route.path} has a scope for types {sorted(route.scope)} "
+                                f"and a body for types {sorted(route.body)}")
+            if any(isinstance(x, dict) for x in (route.body, route.scope)) and \
+                    "type" not in getattr(route.query, "model_fields", {}):
                 problems.append(f"route {route.method} {route.path} picks its body by a query `type` it lacks")
             for model in (*bodies, route.query, route.response):
                 if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):

@@ -1,46 +1,82 @@
 """HTTP routes of the goals surface (seeds 000-003)."""
 from __future__ import annotations
 
-from shared.core.errors import AlreadyApplied, Conflict
+from shared.core.errors import AlreadyApplied, Conflict, field_error
 from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.goals import sales, service, shows
-from shared.goals.models import GoalPublic, GoalsQuery, ShowFundingGoal, ShowFundingGoalCreate, ShowGoal, ShowGoalCreate
+from shared.goals import exclusive, sales, service, shows
+from shared.goals.models import GoalPublic, ShowFundingGoal, TriggerExclusiveGoal
+from shared.goals.requests import (
+    ExclusiveGoalCreate,
+    GoalEnd,
+    GoalsQuery,
+    ShowFundingGoalCreate,
+    ShowGoalCreate,
+    TriggerExclusiveGoalCreate,
+)
 
 SURFACE = REGISTRY.surface("goals", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
-                                                    secrets=("JWT_SECRET",)))
+                                                    secrets=("JWT_SECRET", "TASK_SECRET")))  # a 1-on-1 pays out
 route = REGISTRY.route
+CREATOR = "role:creator"
 
 
-@route("POST", "/goals", surface=SURFACE, scope="role:creator", query=GoalsQuery,
-       body={"show-funding": ShowFundingGoalCreate, "show": ShowGoalCreate}, response=ShowFundingGoal, status=201,
-       idempotent=True, summary="Open a goal: type show-funding starts a ticket pre-sale, type show starts the "
-                                "show it pays for (the answer is the ShowGoal then)")
-def create_goal(call: Call) -> ShowFundingGoal | ShowGoal:
-    if call.query.type == "show":
-        return shows.start_show(call.principal.user_id, call.principal.client_id, call.body, call.client_key)
-    return service.create_show_funding_goal(call.principal.user_id, call.body, call.client_key)
+@route("POST", "/goals", surface=SURFACE, query=GoalsQuery, response=ShowFundingGoal, status=201, idempotent=True,
+       scope={"show-funding": CREATOR, "show": CREATOR, "exclusive": CREATOR, "trigger-exclusive": None},
+       body={"show-funding": ShowFundingGoalCreate, "show": ShowGoalCreate,
+             "trigger-exclusive": TriggerExclusiveGoalCreate, "exclusive": ExclusiveGoalCreate},
+       summary="Open a goal. A streamer (role:creator): show-funding starts a ticket pre-sale, show the show it "
+               "pays for, exclusive the 1-on-1 after agreeing to an invitation. A viewer: trigger-exclusive invites "
+               "the streamer to a 1-on-1, its prepaid minutes held in escrow. The answer is the goal created.")
+def create_goal(call: Call):
+    kind, user, client = call.query.type, call.principal.user_id, call.principal.client_id
+    if kind == "trigger-exclusive":
+        return exclusive.invite(user, call.body, call.client_key)
+    if kind == "show":
+        return shows.start_show(user, client, call.body, call.client_key)
+    if kind == "exclusive":
+        return exclusive.start_exclusive(user, client, call.body, call.client_key)
+    return service.create_show_funding_goal(user, call.body, call.client_key)
 
 
 @route("GET", "/goals/{goal_id}", surface=SURFACE, response=ShowFundingGoal,
-       summary="Read a goal: the whole goal for its owner, its public view (GoalPublic) for anyone else")
-def get_goal(call: Call) -> ShowFundingGoal | GoalPublic:
+       summary="Read a goal: the whole goal for its owner (and an invitation's viewer), its public view "
+               "(GoalPublic) for anyone else")
+def get_goal(call: Call):
     goal = service.load(call.params["goal_id"])
     owner = goal.owner == call.principal.user_id
     if isinstance(goal, ShowFundingGoal):  # progress from the counter shards, buyers from their records
         goal = sales.with_sales(goal, buyers=owner)
-    return goal if owner else goal.public()
+    invited_by_caller = isinstance(goal, TriggerExclusiveGoal) and goal.viewer == call.principal.user_id
+    return goal if owner or invited_by_caller else goal.public()
 
 
-@route("DELETE", "/goals/{goal_id}", surface=SURFACE, scope="role:creator", response=ShowFundingGoal,
-       summary="End an active goal early (the streamer starts the funded show now)")
-def end_goal(call: Call) -> ShowFundingGoal:
-    goal_id = call.params["goal_id"]
-    goal = service.load_owned(goal_id, call.principal.user_id)
+@route("DELETE", "/goals/{goal_id}", surface=SURFACE, body=GoalEnd, body_optional=True, response=ShowFundingGoal,
+       summary="End an active goal early. An invitation: its streamer answers with {\"agree\": true|false}, its "
+               "viewer may withdraw it (no body)")
+def end_goal(call: Call):
+    goal_id, user, agree = call.params["goal_id"], call.principal.user_id, call.body.agree
+    goal = service.load(goal_id)
+    if isinstance(goal, TriggerExclusiveGoal) and goal.viewer == user:
+        if agree is not None:
+            raise field_error(["body", "agree"], "the streamer answers an invitation; its viewer may only withdraw it")
+        return _ending(goal_id, lambda: exclusive.withdraw(goal_id, user, call.principal.client_id))
+    call.principal.require(CREATOR)
+    goal = service.load_owned(goal_id, user)
     if not goal.active:  # the common refusal, without queueing for the goal's claim
         raise Conflict(f"goal {goal_id} has already ended", code="goal_ended")
+    if isinstance(goal, TriggerExclusiveGoal):
+        if agree is None:
+            raise field_error(["body", "agree"], "answer the invitation with agree: true or false")
+        return _ending(goal_id, lambda: exclusive.answer(goal_id, user, agree, call.principal.client_id))
+    if agree is not None:
+        raise field_error(["body", "agree"], "only an invitation to a 1-on-1 is answered")
+    return _ending(goal_id, lambda: service.deactivate(goal_id, triggerer=call.principal.client_id, redelivered=False))
+
+
+def _ending(goal_id: str, end):
     try:
-        return service.deactivate(goal_id, triggerer=call.principal.client_id, redelivered=False)
+        return end()
     except AlreadyApplied:
         raise Conflict(f"goal {goal_id} has already ended", code="goal_ended") from None

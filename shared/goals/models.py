@@ -8,14 +8,15 @@ events to publish, and the service loads, applies and saves.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model_serializer
 
 from shared.core.errors import Conflict
 from shared.core.registry import TaskArgs
 
 SHOW_FUNDING, SHOW = "ShowFundingGoal", "ShowGoal"
+TRIGGER_EXCLUSIVE, EXCLUSIVE = "TriggerExclusiveGoal", "ExclusiveGoal"
 REFUND_GRACE = 5  # seconds after the hesitation countdown before the refund check runs (seed 000)
 PERFORM_TOLERANCE = 2  # seconds a show may end before its duration and still count as performed
 ObjectId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
@@ -42,7 +43,8 @@ class EscrowSettled(Conflict):
     code = "escrow_settled"
 
 
-# --- requests -------------------------------------------------------------------------------
+class ExclusiveNotAllowed(Conflict):
+    code = "exclusive_not_allowed"
 
 
 class Level(BaseModel):
@@ -65,46 +67,26 @@ class ShowFundingTerms(BaseModel):
     discount_percentage: Annotated[StrictInt, Field(ge=0, le=100)] = 0
 
 
-class ShowFundingContext(ShowFundingTerms):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ShowFundingGoalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    levels: list[Level] = Field(min_length=1, max_length=20)
-    exp: StrictInt = Field(description="Unix seconds when the pre-sale closes; must be in the future")
-    context: ShowFundingContext
-
-
-class ShowTerms(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    session_id: ObjectId
-    funding_goal_id: ObjectId = Field(description="the pre-sale whose tickets pay for the show")
-
-
-class ShowGoalCreate(BaseModel):
-    """The show (表演階段): the streamer performs for the pre-sale's perform_duration."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    context: ShowTerms
-
-
-class GoalsQuery(BaseModel):
-    type: Literal["show-funding", "show"] = Field(description="goal type; exclusive goals arrive with their feature")
-
-
 # --- documents ------------------------------------------------------------------------------
 
 
-class SessionConditions(BaseModel):
+class WithoutUnset(BaseModel):
+    """Fields only some goal classes use are left out of documents and events where unset."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler):
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class SessionConditions(WithoutUnset):
     session_id: str
+    exclusive_to: str | None = None  # a 1-on-1's viewer
 
 
-class OwnerMetadata(BaseModel):
+class OwnerMetadata(WithoutUnset):
     user_id: str  # the streamer who owns the goal
+    prepaid_duration: int | None = None  # an invitation: the seconds its viewer paid for
+    agreed: float | None = None  # an invitation: when the streamer agreed
 
 
 class ShowFundingGoalContext(ShowFundingTerms):
@@ -119,7 +101,21 @@ class ShowContext(BaseModel):
     perform_duration: int
 
 
-GoalContext = Annotated[Union[ShowFundingGoalContext, ShowContext], Field(discriminator="type")]
+class TriggerExclusiveContext(BaseModel):
+    type: Literal["trigger-exclusive"] = "trigger-exclusive"
+    exclusive_to: str  # the viewer who invites
+    exclusive_goal_id: str | None = None  # the 1-on-1 that followed the agreement
+
+
+class ExclusiveContext(BaseModel):
+    type: Literal["exclusive"] = "exclusive"
+    session_id: str
+    exclusive_to: str
+    trigger_exclusive_goal_id: str
+
+
+GoalContext = Annotated[Union[ShowFundingGoalContext, ShowContext, TriggerExclusiveContext, ExclusiveContext],
+                        Field(discriminator="type")]
 
 
 class Settlement(BaseModel):
@@ -172,6 +168,11 @@ class GoalBase(GoalState):
     def session_id(self) -> str:
         return self.conditions.session_id
 
+    @property
+    def viewer(self) -> str | None:
+        """A 1-on-1's (or its invitation's) viewer."""
+        return self.conditions.exclusive_to
+
     def end(self, now: float, triggerer: str | None):
         """Seed `deactivate_goal`: active -> false, exp -> min(exp, now). Returns (goal, GoalEnded)."""
         if not self.active:
@@ -200,21 +201,36 @@ class GoalBase(GoalState):
         return GoalPublic.model_validate(self.model_dump(by_alias=True))
 
 
-class ShowFundingGoal(GoalBase):
-    """A ticket pre-sale (seed 000): its tickets are held in escrow `show_funding:{id}` until
-    the show happens, or refunded when it does not."""
+class EscrowedGoal(GoalBase):
+    """A goal whose buyers' diamonds sit in its escrow `{ESCROW}:{id}` until it is settled once:
+    back to them (refund) or to the streamer (payout)."""
 
-    cls: Literal["ShowFundingGoal"] = Field(SHOW_FUNDING, alias="_cls")
-    conditions: SessionConditions
-    context: ShowFundingGoalContext
-    metadata: OwnerMetadata
-    refund: RefundDecision | None = None
+    ESCROW: ClassVar[str]
     refund_due_at: float | None = None  # set when it ends: when the refund check runs
     settlement: Settlement | None = None
 
     @property
     def escrow_id(self) -> str:
-        return f"show_funding:{self.id}"
+        return f"{self.ESCROW}:{self.id}"
+
+    def settle(self, outcome: str, reason: str, now: float):
+        """Send the escrow to the buyers (refund) or the streamer (payout), once. Returns (goal, Settlement)."""
+        if self.settlement:
+            raise EscrowSettled(f"the escrow of {self.id} was settled already ({self.settlement.outcome})")
+        settlement = Settlement(outcome=outcome, reason=reason, at=now)
+        return self.model_copy(update={"settlement": settlement}), settlement
+
+
+class ShowFundingGoal(EscrowedGoal):
+    """A ticket pre-sale (seed 000): its tickets are held in escrow `show_funding:{id}` until
+    the show happens, or refunded when it does not."""
+
+    ESCROW: ClassVar[str] = "show_funding"
+    cls: Literal["ShowFundingGoal"] = Field(SHOW_FUNDING, alias="_cls")
+    conditions: SessionConditions
+    context: ShowFundingGoalContext
+    metadata: OwnerMetadata
+    refund: RefundDecision | None = None
 
     @property
     def refund_runs_at(self) -> float | None:
@@ -257,12 +273,6 @@ class ShowFundingGoal(GoalBase):
             raise ShowNotAllowed("the hesitation countdown after the unmet pre-sale is over")
         return self.model_copy(update={"context": self.context.model_copy(update={"show_goal_id": show_id})})
 
-    def settle(self, outcome: str, reason: str, now: float):
-        """Send the escrow to the buyers (refund) or the streamer (payout), once. Returns (goal, Settlement)."""
-        if self.settlement:
-            raise EscrowSettled(f"the escrow of {self.id} was settled already ({self.settlement.outcome})")
-        settlement = Settlement(outcome=outcome, reason=reason, at=now)
-        return self.model_copy(update={"settlement": settlement}), settlement
 
 
 class ShowGoal(GoalBase):
@@ -281,7 +291,68 @@ class ShowGoal(GoalBase):
         return self.ended_at >= self.nbf + self.context.perform_duration - PERFORM_TOLERANCE
 
 
-Goal = Annotated[Union[ShowFundingGoal, ShowGoal], Field(discriminator="cls")]
+class TriggerExclusiveGoal(EscrowedGoal):
+    """A viewer's invitation to a 1-on-1 (seed 001): its prepaid minutes are held in escrow
+    `trigger_exclusive:{id}` until the streamer answers. Declined, unanswered by `exp` or
+    superseded, it is refunded at once; agreed, it is paid out when the 1-on-1 (ExclusiveGoal)
+    starts, and refunded when none started within the grace after the agreement."""
+
+    ESCROW: ClassVar[str] = "trigger_exclusive"
+    cls: Literal["TriggerExclusiveGoal"] = Field(TRIGGER_EXCLUSIVE, alias="_cls")
+    conditions: SessionConditions
+    context: TriggerExclusiveContext
+    metadata: OwnerMetadata
+    prepaid: int = Field(description="diamonds held: the session's sd price for prepaid_duration")
+
+    @property
+    def agreed(self) -> float | None:
+        return self.metadata.agreed
+
+    @property
+    def waiting_for_exclusive(self) -> bool:
+        """Agreed, and neither followed by a 1-on-1 nor refunded yet."""
+        return bool(self.agreed) and not self.context.exclusive_goal_id and self.settlement is None
+
+    def answer(self, agree: bool, now: float, triggerer: str | None, grace: int):
+        """Seed 001: the streamer agrees (`metadata.agreed` = now, progress 1, the refund check at
+        `exp + grace`) or declines. Returns (goal, GoalEnded)."""
+        ended, _ = self.end(now, triggerer)
+        if agree:
+            ended.metadata = ended.metadata.model_copy(update={"agreed": now})
+            ended.progress = 1
+            ended.refund_due_at = ended.exp + grace
+        return ended, ended.ended_event()
+
+    def bind_exclusive(self, exclusive_id: str, now: float):
+        """Seed 003 `create_exclusive_goal`: the invitation was agreed, has ended, has no 1-on-1 yet,
+        and its prepaid was not refunded (the grace after the agreement is not over)."""
+        if self.active or not self.agreed:
+            raise ExclusiveNotAllowed(f"invitation {self.id} was not agreed to")
+        if self.context.exclusive_goal_id:
+            raise ExclusiveNotAllowed(f"invitation {self.id} already led to 1-on-1 {self.context.exclusive_goal_id}")
+        if self.settlement or (self.refund_due_at is not None and now >= self.refund_due_at):
+            raise ExclusiveNotAllowed(f"the time to start the 1-on-1 of invitation {self.id} is over")
+        context = self.context.model_copy(update={"exclusive_goal_id": exclusive_id})
+        return self.model_copy(update={"context": context})
+
+    def unused_refund_due(self) -> bool:
+        """Seed `check_trigger_exclusive_goal_refundable`: refund when no 1-on-1 followed."""
+        if self.active:
+            raise GoalActive(f"goal {self.id} is still active")
+        return not self.context.exclusive_goal_id
+
+
+class ExclusiveGoal(GoalBase):
+    """The 1-on-1 (seed 003): the stream is the viewer's alone from `nbf` until the streamer ends
+    it, the session ends, or the viewer's paid window (`session.viewers`) runs out."""
+
+    cls: Literal["ExclusiveGoal"] = Field(EXCLUSIVE, alias="_cls")
+    conditions: SessionConditions
+    context: ExclusiveContext
+    metadata: OwnerMetadata
+
+
+Goal = Annotated[Union[ShowFundingGoal, ShowGoal, TriggerExclusiveGoal, ExclusiveGoal], Field(discriminator="cls")]
 GOAL = TypeAdapter(Goal)
 
 

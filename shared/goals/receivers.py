@@ -16,10 +16,13 @@ from shared.core.delivery import settle
 from shared.core.errors import AlreadyApplied, AppError, Conflict
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY, Signal
-from shared.goals import service, shows
+from shared.goals import exclusive, service, shows
 from shared.goals.models import (
+    EXCLUSIVE,
     SHOW,
     SHOW_FUNDING,
+    TRIGGER_EXCLUSIVE,
+    ExclusiveGoal,
     DeactivateGoalArgs,
     GoalAdded,
     GoalCreated,
@@ -27,6 +30,7 @@ from shared.goals.models import (
     GoalIdArgs,
     ShowFundingGoal,
     ShowGoal,
+    TriggerExclusiveGoal,
 )
 from shared.goals.signals import GOAL_ADDED, GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import CHECK_FUNDING_GOAL_REFUNDABLE, DEACTIVATE_GOAL
@@ -107,10 +111,17 @@ def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
     fx.notify(stream_channels(goal.owner), "goal.added", goal.notice(goal.owner))
 
 
-@receiver(GOAL_ENDED, applies=is_show_funding, claim=on_session)
+@receiver(GOAL_ENDED, applies=lambda event: event.cls in (SHOW_FUNDING, TRIGGER_EXCLUSIVE, EXCLUSIVE), claim=on_session)
 def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
+    """The session's pair learns the goal ended: a pre-sale's end, an invitation's answer (seed
+    001), or the end of a 1-on-1, which clears the pair and `status.exclusive_to`."""
     goal = ended_goal(event.goal_id, txn)
-    sessions.stamp_funding_ended(txn, goal.session_id, goal.id, goal.ended_at)
+    if isinstance(goal, TriggerExclusiveGoal):
+        sessions.stamp_invitation_ended(txn, goal.session_id, goal.viewer, goal.id, goal.ended_at, goal.agreed)
+    elif isinstance(goal, ExclusiveGoal):
+        sessions.exclusive_ended(txn, goal.session_id, goal.viewer, goal.id)
+    else:
+        sessions.stamp_funding_ended(txn, goal.session_id, goal.id, goal.ended_at)
 
 
 @receiver(GOAL_ENDED, options=NOTIFIES)
@@ -131,7 +142,8 @@ def bind_show_goal_to_funding_goal(txn, fx, event: GoalCreated) -> None:
     sessions.bind_show_goal(txn, show.session_id, show.context.funding_goal_id, show.id)
 
 
-@receiver(GOAL_ENDED, claim=on_escrow, options=NOTIFIES_AND_SCHEDULES)
+@receiver(GOAL_ENDED, applies=lambda event: event.cls in (SHOW_FUNDING, SHOW), claim=on_escrow,
+          options=NOTIFIES_AND_SCHEDULES)
 def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
     stored = ended_goal(event.goal_id, txn)
     if isinstance(stored, ShowGoal):
@@ -161,12 +173,14 @@ def end_session_goals(event: SessionEnded) -> dict | str:
 def reconcile_goals(tick) -> dict:
     """Make good what a lost delivery left undone: a goal still active past its exp (its
     deactivate_goal task was dropped), a pre-sale with no refund decision past its check time
-    (trigger_show_escrow_refund or the check was dead-lettered). Both go through the same
+    (trigger_show_escrow_refund or the check was dead-lettered), an agreed invitation whose check
+    for an unused agreement was lost. All go through the same
     idempotent steps as the normal path, after the normal path had `sweep_after` s to act."""
     late, started = clock.now() - settings().sweep_after, time.monotonic()
     counts = {}
-    for name, overdue, step in (("ended", service.overdue_active_goals, service.deactivate),
-                                ("decided", service.overdue_refund_checks, service.decide_funding_refund)):
+    for name, overdue, step in (("ended", _overdue_goals, service.deactivate),
+                                ("decided", service.overdue_refund_checks, service.decide_funding_refund),
+                                ("unused", exclusive.overdue_unused_checks, exclusive.decide_unused_refund)):
         counts[name] = 0
         for goal in overdue(late):
             if time.monotonic() - started > RECONCILE_BUDGET:
@@ -176,6 +190,13 @@ def reconcile_goals(tick) -> dict:
             except Exception:
                 log.exception("%s of goal %s failed; the next tick tries again", step.__name__, goal.id)
     return counts
+
+
+def _overdue_goals(before: float):
+    for goal in service.overdue_active_goals(before):
+        if isinstance(goal, ExclusiveGoal) and exclusive.paid_until(goal) >= before:
+            continue  # its viewer paid for more: its deactivate task was rescheduled for then
+        yield goal
 
 
 def _quietly(step, goal_id: str) -> int:

@@ -7,25 +7,24 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from pydantic import BaseModel
-
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import changes, db
 from shared.goals.models import (
     GOAL,
     SHOW_FUNDING,
+    EscrowedGoal,
+    Goal,
     OwnerMetadata,
     RefundDecision,
     SessionConditions,
     ShowFundingGoal,
     ShowFundingGoalContext,
-    ShowFundingGoalCreate,
 )
+from shared.goals.requests import ShowFundingGoalCreate
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.ledger.tasks import ESCROW_REFUND, EscrowArgs
 from shared.livestream import sessions
-from shared.realtime.pusher import stream_channels
 
 GOALS = "goals"
 BUYERS, PROGRESS = "buyers", "progress"  # per goal: each buyer's record, the sold-tickets counter shards
@@ -37,7 +36,7 @@ def goal_ref(goal_id: str):
     return db().collection(GOALS).document(goal_id)
 
 
-def load(goal_id: str, txn=None) -> ShowFundingGoal:
+def load(goal_id: str, txn=None) -> Goal:
     return firestore.load(goal_ref(goal_id), GOAL, "goal", txn)
 
 
@@ -48,7 +47,7 @@ def tickets_sold(goal_id: str, txn=None) -> int:
     return sum(snap.get("tickets") or 0 for snap in snaps if snap.exists)
 
 
-def load_owned(goal_id: str, user_id: str) -> ShowFundingGoal:
+def load_owned(goal_id: str, user_id: str) -> Goal:
     goal = load(goal_id)
     if goal.owner != user_id:
         raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
@@ -90,13 +89,16 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate,
                      precheck=may_open, client_key=client_key)
 
 
-def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool = True) -> ShowFundingGoal:
+def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool = True) -> Goal:
     """Seed `deactivate_goal`: the goal ends and `goal.ended` is published, exactly once."""
 
-    sold = tickets_sold(goal_id)  # as far as known: the refund decision counts again once sales are closed
+    # a pre-sale's progress as far as known: the refund decision counts again once sales are closed
+    sold = tickets_sold(goal_id) if isinstance(load(goal_id), ShowFundingGoal) else None
 
-    def body(txn, fx: steps.Effects) -> ShowFundingGoal:
-        goal = load(goal_id, txn).model_copy(update={"progress": sold})
+    def body(txn, fx: steps.Effects) -> Goal:
+        goal = load(goal_id, txn)
+        if sold is not None:
+            goal = goal.model_copy(update={"progress": sold})
         ended, event = goal.end(clock.now(), triggerer)
         txn.update(goal_ref(goal_id), changes(goal, ended))
         sessions.goal_closed(txn, goal.session_id, goal_id)
@@ -130,25 +132,14 @@ def with_final_progress(goal: ShowFundingGoal, txn) -> ShowFundingGoal:
     return goal if goal.active else goal.model_copy(update={"progress": tickets_sold(goal.id, txn)})
 
 
-class EscrowPaidOut(BaseModel):
-    """`escrow.paid_out` on the streamer's channels: the show counted, its tickets are being paid."""
-
-    escrow_id: str
-    show_goal_id: str
-    funding_goal_id: str
-
-
-def settle(txn, fx: steps.Effects, stored: ShowFundingGoal, outcome: str, reason: str,
-           goal: ShowFundingGoal | None = None, show_goal_id: str = "") -> None:
-    """Inside a step holding the pre-sale's claim: record where its escrow goes, once, and send it
-    there hold by hold (the ledger's escrow_refund). `goal`: the pre-sale as the step changed it."""
+def settle(txn, fx: steps.Effects, stored: EscrowedGoal, outcome: str, reason: str,
+           goal: EscrowedGoal | None = None) -> None:
+    """Inside a step holding the goal's claim: record where its escrow goes, once, and send it
+    there hold by hold (the ledger's escrow_refund). `goal`: the goal as the step changed it."""
     settled, _ = (goal or stored).settle(outcome, reason, clock.now())
     txn.update(goal_ref(stored.id), changes(stored, settled))
     event = "escrow.failed" if outcome == "refund" else "escrow.succeeded"
     fx.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=stored.escrow_id, event=event), at=clock.now())
-    if outcome == "payout":
-        fx.notify(stream_channels(stored.owner), "escrow.paid_out", EscrowPaidOut(
-            escrow_id=stored.escrow_id, show_goal_id=show_goal_id, funding_goal_id=stored.id))
 
 
 def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted: ShowFundingGoal) -> RefundDecision:

@@ -7,6 +7,8 @@ the show ran its perform_duration, refunded to every buyer otherwise, each hold 
 """
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import NotFound, field_error
 from shared.core.firestore import changes
@@ -16,12 +18,21 @@ from shared.goals.models import (
     ShowContext,
     ShowFundingGoal,
     ShowGoal,
-    ShowGoalCreate,
     ShowNotAllowed,
 )
+from shared.goals.requests import ShowGoalCreate
 from shared.goals.service import GOALS, goal_ref, load, settle, with_final_progress
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.livestream import sessions
+from shared.realtime.pusher import stream_channels
+
+
+class EscrowPaidOut(BaseModel):
+    """`escrow.paid_out` on the streamer's channels: the show counted, its tickets are being paid."""
+
+    escrow_id: str
+    show_goal_id: str
+    funding_goal_id: str
 
 
 def pre_sale(goal_id: str, txn=None) -> ShowFundingGoal:
@@ -70,7 +81,9 @@ def settle_show(txn, fx: steps.Effects, show: ShowGoal) -> None:
     stored = pre_sale(show.context.funding_goal_id, txn)
     duration = show.context.perform_duration
     if show.performed:
-        settle(txn, fx, stored, "payout", f"show {show.id} ran its {duration} s", show_goal_id=show.id)
+        settle(txn, fx, stored, "payout", f"show {show.id} ran its {duration} s")
+        fx.notify(stream_channels(stored.owner), "escrow.paid_out", EscrowPaidOut(
+            escrow_id=stored.escrow_id, show_goal_id=show.id, funding_goal_id=stored.id))
     else:
         settle(txn, fx, stored, "refund", f"show {show.id} ended before its {duration} s")
 

@@ -6,13 +6,15 @@ import time
 from shared.core import clock, tasks
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY
-from shared.goals import service
-from shared.goals.models import DeactivateGoalArgs, GoalIdArgs
+from shared.goals import exclusive, service
+from shared.goals.models import DeactivateGoalArgs, ExclusiveGoal, GoalIdArgs
 from shared.goals.rules import arrival
 
 REGISTRY.queue("goal-lifecycle", QueueOptions(max_dispatches_per_second=50, max_concurrent_dispatches=50))
 DEACTIVATE_GOAL = REGISTRY.task("deactivate_goal", queue="goal-lifecycle", args=DeactivateGoalArgs)
 CHECK_FUNDING_GOAL_REFUNDABLE = REGISTRY.task("check_funding_goal_refundable", queue="goal-lifecycle", args=GoalIdArgs)
+CHECK_TRIGGER_EXCLUSIVE_GOAL_REFUNDABLE = REGISTRY.task("check_trigger_exclusive_goal_refundable",
+                                                        queue="goal-lifecycle", args=GoalIdArgs)
 
 
 def _arrive(task, args, due: float | None) -> str | None:
@@ -30,6 +32,8 @@ def _arrive(task, args, due: float | None) -> str | None:
 def deactivate_goal(args: DeactivateGoalArgs) -> str:
     goal = service.load(args.goal_id)  # gone: a NotFound, which is not retried
     due = goal.exp if goal.active and args.reason == "expired" else None
+    if due is not None and isinstance(goal, ExclusiveGoal):  # its viewer may have paid for more since
+        due = exclusive.paid_until(goal)
     early = _arrive(DEACTIVATE_GOAL, args, due)
     if early:
         return early
@@ -44,3 +48,12 @@ def check_funding_goal_refundable(args: GoalIdArgs) -> str:
     if early:
         return early
     return service.decide_funding_refund(args.goal_id).decision
+
+
+@CHECK_TRIGGER_EXCLUSIVE_GOAL_REFUNDABLE.handles
+def check_trigger_exclusive_goal_refundable(args: GoalIdArgs) -> str:
+    goal = exclusive.invitation(args.goal_id)
+    early = _arrive(CHECK_TRIGGER_EXCLUSIVE_GOAL_REFUNDABLE, args, None if goal.settlement else goal.refund_due_at)
+    if early:
+        return early
+    return exclusive.decide_unused_refund(args.goal_id)

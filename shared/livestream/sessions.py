@@ -9,7 +9,16 @@ from __future__ import annotations
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound
 from shared.core.firestore import array_remove, array_union, changes, db
-from shared.livestream.models import Session, SessionEnded, ShowGoalPair, Statuses
+from shared.livestream.models import (
+    DEFAULT_PRICES,
+    ExclusiveGoalPair,
+    ExclusiveStatus,
+    Session,
+    SessionEnded,
+    ShowGoalPair,
+    Statuses,
+    ViewerWindow,
+)
 from shared.livestream.signals import SESSION_ENDED
 
 SESSIONS = "sessions"
@@ -51,8 +60,19 @@ def _active_session_of(user_id: str, txn=None) -> None:
         raise SessionAlreadyActive("you already have an active session", details={"session_id": active_id})
 
 
-def start(user_id: str, title: str | None, client_key: steps.ClientKey | None = None) -> Session:
-    session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True, statuses=Statuses(created=clock.now()))
+def active_session_id(streamer_id: str, txn=None) -> str:
+    """The streamer's active session (seed `authorize_livestream`), or a 404 when they are not live."""
+    snap = _streamer_ref(streamer_id).get(transaction=txn)
+    session_id = snap.get("active_session_id") if snap.exists else None
+    if not session_id:
+        raise NotFound(f"streamer {streamer_id} is not live", code="stream_not_live")
+    return session_id
+
+
+def start(user_id: str, title: str | None, prices: dict[str, int] | None = None,
+          client_key: steps.ClientKey | None = None) -> Session:
+    session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True, statuses=Statuses(created=clock.now()),
+                      prices={**DEFAULT_PRICES, **(prices or {})})
 
     def body(txn, fx: steps.Effects) -> Session:
         _active_session_of(user_id, txn)
@@ -135,3 +155,98 @@ def _set_once(txn, session_id: str, funding_goal: str, field: str, value) -> boo
 def show_goal_of(session_id: str, funding_goal: str, txn=None) -> str | None:
     pair = load(session_id, txn).pair_for(funding_goal)
     return pair.show_goal if pair else None
+
+
+# --- 1-on-1 sessions: what the goals feature keeps on a session (seeds 001, 003) --------------
+
+
+class ExclusiveBusy(Conflict):
+    code = "exclusive_in_progress"
+
+
+def invite_exclusive(txn, session_id: str, viewer_id: str, goal_id: str) -> None:
+    """Seed `bind_trigger_private_goal_to_session`: the viewer's invitation, in its pair (the
+    caller checked, reading the session in the same transaction, that the viewer may invite)."""
+    pair = ExclusiveGoalPair(trigger_exclusive_goal=goal_id)
+    txn.update(session_ref(session_id), {f"exclusive_goal_pairs.{viewer_id}": pair.model_dump()})
+
+
+def agree_exclusive(txn, session: Session, viewer_id: str) -> None:
+    """The streamer agreed to `viewer_id`'s invitation: the 1-on-1 is theirs (`status.exclusive_to`).
+    `session` was read in this transaction, so two agreements racing have one winner."""
+    busy = [v for v in session.status.exclusive_to if v != viewer_id]
+    if busy:
+        raise ExclusiveBusy("the streamer is already in a 1-on-1", details={"exclusive_to": busy})
+    txn.update(session_ref(session.id), {"status.exclusive_to": [viewer_id]})
+
+
+def stamp_invitation_ended(txn, session_id: str, viewer_id: str, goal_id: str, ended: float,
+                           agreed: float | None) -> bool:
+    """Seed `set_embedded_goal_ended`: the pair's invitation ended (and was agreed at `agreed`).
+    False when the pair holds another invitation or was stamped already."""
+    pair = load(session_id, txn).exclusive_goal_pairs.get(viewer_id)
+    if pair is None or pair.trigger_exclusive_goal != goal_id or pair.trigger_exclusive_goal_ended is not None:
+        return False
+    txn.update(session_ref(session_id), {
+        f"exclusive_goal_pairs.{viewer_id}.trigger_exclusive_goal_ended": ended,
+        f"exclusive_goal_pairs.{viewer_id}.trigger_exclusive_goal_agreed": agreed,
+    })
+    return True
+
+
+def pending_invitations(session_id: str, txn=None) -> dict[str, str]:
+    """Viewer -> invitation goal of the pairs not answered yet, as far as the session knows."""
+    return {viewer: pair.trigger_exclusive_goal for viewer, pair in load(session_id, txn).exclusive_goal_pairs.items()
+            if pair.trigger_exclusive_goal_ended is None and pair.exclusive_goal is None}
+
+
+def drop_invitation(txn, session_id: str, viewer_id: str, goal_id: str) -> bool:
+    """Seed `cleanup_expired_exclusive_goal_pairs`, for one pair: an invitation that ended without
+    leading to a 1-on-1 leaves the session (and the viewer may invite again)."""
+    session = load(session_id, txn)
+    pair = session.exclusive_goal_pairs.get(viewer_id)
+    if pair is None or pair.trigger_exclusive_goal != goal_id or pair.exclusive_goal is not None:
+        return False
+    _release(txn, session, viewer_id)
+    return True
+
+
+def release_agreement(txn, session: Session, viewer_id: str, goal_id: str) -> None:
+    """An agreed invitation no 1-on-1 followed: its pair leaves and the session is free again
+    (`session` read in this transaction)."""
+    pair = session.exclusive_goal_pairs.get(viewer_id)
+    if pair is not None and pair.trigger_exclusive_goal == goal_id and pair.exclusive_goal is None:
+        _release(txn, session, viewer_id)
+
+
+def bind_exclusive_goal(txn, session_id: str, viewer_id: str, trigger_goal_id: str, exclusive_goal_id: str) -> bool:
+    """Seed `bind_exclusive_goals_to_session`: the pair gets its exclusive goal."""
+    pair = load(session_id, txn).exclusive_goal_pairs.get(viewer_id)
+    if pair is None or pair.trigger_exclusive_goal != trigger_goal_id or pair.exclusive_goal is not None:
+        return False
+    txn.update(session_ref(session_id), {f"exclusive_goal_pairs.{viewer_id}.exclusive_goal": exclusive_goal_id})
+    return True
+
+
+def exclusive_ended(txn, session_id: str, viewer_id: str, exclusive_goal_id: str) -> bool:
+    """The 1-on-1 ended: its pair and `status.exclusive_to` are cleared."""
+    session = load(session_id, txn)
+    pair = session.exclusive_goal_pairs.get(viewer_id)
+    if pair is None or pair.exclusive_goal != exclusive_goal_id:
+        return False
+    _release(txn, session, viewer_id)
+    return True
+
+
+def _release(txn, session: Session, viewer_id: str) -> None:
+    status = ExclusiveStatus(exclusive_to=[v for v in session.status.exclusive_to if v != viewer_id])
+    txn.update(session_ref(session.id), {f"exclusive_goal_pairs.{viewer_id}": firestore.delete_field(),
+                                         "status": status.model_dump()})
+
+
+def extend_viewer(txn, session: Session, viewer_id: str, at: float, seconds: int) -> ViewerWindow:
+    """Seed `sync_trigger_goal_session_viewer` and `/pay`: the viewer's window grows by `seconds`
+    (`session` read in this transaction)."""
+    window = ViewerWindow.extend(session.viewers.get(viewer_id), at, seconds)
+    txn.update(session_ref(session.id), {f"viewers.{viewer_id}": window.model_dump()})
+    return window

@@ -19,6 +19,15 @@ def stream_channels(streamer_id: str) -> list[str]:
     return [f"private-stream@{streamer_id}", f"presence-stream@{streamer_id}", f"private-user@{streamer_id}"]
 
 
+def viewer_preview_channel(streamer_id: str, viewer_id: str) -> str:
+    """The viewer's own channel in a streamer's room (seed 001): `stream.authorized` goes there."""
+    return f"presence-stream-viewer@{streamer_id}.preview.{viewer_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"private-user@{user_id}"
+
+
 @functools.cache
 def client():
     import pusher

@@ -193,7 +193,7 @@ def test_goal_events_reach_all_three_channels(api, streamer, pusher_socket):
 def test_a_goal_whose_signal_could_not_be_published_is_swept_out(api, streamer, pusher_socket, monkeypatch):
     """The request commits the goal but its goal.created never leaves (Pub/Sub down, process
     killed): the maintenance tick's sweep publishes it, and the flow carries on."""
-    from shared.goals.models import ShowFundingGoalCreate
+    from shared.goals.requests import ShowFundingGoalCreate
     from tests.support import funding_body
 
     session = start_session(api, streamer)

@@ -1,8 +1,12 @@
-"""Random sequences over the whole ticket flow against the running stack: purchases, repeated
-purchases, the pre-sale's end, show starts and ends, refund decisions, session ends and repeated
-deliveries of those steps, while the stack's receivers and tasks react in the background. After
-every step: no wallet below zero, no hold both refunded and paid out, a resolved hold has its
-resolving transfer, and the pre-sale's progress, its buyers' records and the purchases agree.
+"""Random sequences over the whole money flow of a session against the running stack: ticket
+purchases and repeats, the pre-sale's end, show starts and ends, refund decisions; 1-on-1
+invitations, answers, withdrawals, exclusive goals started and ended, checks for unused
+agreements, paid minutes; session ends; while the stack's receivers and tasks react in the
+background. After every step: no wallet below zero, no hold both refunded and paid out, a
+resolved hold has its resolving transfer, the pre-sale's progress, its buyers' records and the
+purchases agree, at most one viewer has the 1-on-1, an invitation is paid out only for a 1-on-1
+that started, and every diamond provisioned is in a wallet, an escrow, the streamer's earnings
+or the platform's share, read in one consistent snapshot.
 
 CI runs FLOW_EXAMPLES (200) sequences; more:
     FLOW_EXAMPLES=5000 ./emulators.sh test tests/integration/test_flows_stateful.py
@@ -23,12 +27,15 @@ from shared.core.firestore import db, where
 from shared.gifts import service as gifts
 from shared.gifts.models import GiftRequest
 from shared.goals import service as goals
-from shared.goals import shows
-from shared.goals.models import ShowFundingGoalCreate, ShowGoalCreate
+from shared.goals import exclusive, shows
+from shared.goals.requests import ExclusiveGoalCreate, ShowFundingGoalCreate, ShowGoalCreate, TriggerExclusiveGoalCreate
 from shared.ledger import book
 from shared.ledger import service as ledger
-from shared.ledger.models import wallet
+from shared.core.firestore import run_transaction
+from shared.ledger.models import earnings, escrow, wallet
+from shared.livestream import pay as stream_pay
 from shared.livestream import sessions
+from shared.livestream.models import PayRequest
 from tests.support import funding_body
 
 pytestmark = pytest.mark.stack
@@ -58,6 +65,9 @@ class FlowMachine(RuleBasedStateMachine):
         self.bought = 0
         self.keys: list[tuple[str, steps.ClientKey]] = []
         self.show = None
+        self.provisioned = diamonds * len(self.viewers)
+        self.invitations: dict[str, list[str]] = {v: [] for v in self.viewers}  # goal ids, latest last
+        self.exclusive = None
 
     @rule(n=st.integers(0, 1), quantity=st.integers(1, 3))
     def buy(self, n, quantity):
@@ -96,6 +106,92 @@ class FlowMachine(RuleBasedStateMachine):
     def end_the_session(self):
         refused(sessions.end, self.streamer, self.session.id)
 
+    # --- 1-on-1s ---------------------------------------------------------------------------------
+
+    @rule(n=st.integers(0, 1), prepaid=st.sampled_from([60, 150]))
+    def invite(self, n, prepaid):
+        request = TriggerExclusiveGoalCreate.model_validate(
+            {"context": {"session_id": self.session.id, "prepaid_duration": prepaid}})
+        goal = refused(exclusive.invite, self.viewers[n], request)
+        if goal is not None:
+            self.invitations[self.viewers[n]].append(goal.id)
+
+    @rule(n=st.integers(0, 1), agree=st.booleans())
+    def answer_the_invitation(self, n, agree):
+        if self.invitations[self.viewers[n]]:
+            refused(exclusive.answer, self.invitations[self.viewers[n]][-1], self.streamer, agree, "test")
+
+    @rule(n=st.integers(0, 1))
+    def withdraw_the_invitation(self, n):
+        if self.invitations[self.viewers[n]]:
+            refused(exclusive.withdraw, self.invitations[self.viewers[n]][-1], self.viewers[n], "test")
+
+    @rule(n=st.integers(0, 1))
+    def start_the_one_on_one(self, n):
+        if self.invitations[self.viewers[n]]:
+            request = ExclusiveGoalCreate.model_validate({"context": {
+                "session_id": self.session.id, "trigger_exclusive_goal_id": self.invitations[self.viewers[n]][-1]}})
+            self.exclusive = refused(exclusive.start_exclusive, self.streamer, "test", request) or self.exclusive
+
+    @rule()
+    def end_the_one_on_one(self):
+        if self.exclusive is not None:
+            refused(goals.deactivate, self.exclusive.id, "test", redelivered=False)
+
+    @rule(n=st.integers(0, 1))
+    def check_for_an_unused_agreement(self, n):
+        if self.invitations[self.viewers[n]]:
+            refused(exclusive.decide_unused_refund, self.invitations[self.viewers[n]][-1])
+
+    @rule(n=st.integers(0, 1), seconds=st.sampled_from([1, 45, 120]))
+    def pay_for_minutes(self, n, seconds):
+        refused(stream_pay.pay, self.viewers[n], self.streamer, PayRequest(duration=seconds))
+
+    # --- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def one_one_on_one_at_a_time(self):
+        if hasattr(self, "session"):
+            assert len(sessions.load(self.session.id).status.exclusive_to) <= 1
+
+    @invariant()
+    def invitations_pay_out_only_for_a_one_on_one(self):
+        if not hasattr(self, "invitations"):
+            return
+        for goal_id in (g for ids_ in self.invitations.values() for g in ids_):
+            goal = goals.load(goal_id)
+            if goal.settlement and goal.settlement.outcome == "payout":
+                assert goal.context.exclusive_goal_id and goal.agreed, goal
+            if goal.context.exclusive_goal_id:
+                assert goal.settlement and goal.settlement.outcome == "payout", goal
+
+    @invariant()
+    def every_diamond_is_accounted_for(self):
+        """Wallets + escrows + the streamer's earnings + the platform's share = what was provisioned,
+        in one read-only snapshot (the stack keeps moving money meanwhile)."""
+        if not hasattr(self, "invitations"):
+            return
+        escrows = [f"show_funding:{self.goal.id}"] + [
+            f"trigger_exclusive:{g}" for ids_ in self.invitations.values() for g in ids_]
+
+        def snapshot(txn):
+            held = sum(ledger.balance(escrow(e), txn) for e in escrows)
+            wallets = sum(ledger.balance(wallet(v), txn) for v in self.viewers)
+            earned = ledger.balance(earnings(self.streamer), txn)
+            fees = 0
+            for viewer in self.viewers:
+                for snap in where(book.TRANSFERS, ("parties", "array_contains", viewer)).stream(transaction=txn):
+                    transfer = snap.to_dict()
+                    if transfer["credit"] == "revenue:platform:diamond":
+                        fees += transfer["amount"]  # a paid minute's share
+            for e in escrows:
+                for snap in where(book.TRANSFERS, debit=escrow(e).id, credit="revenue:platform:diamond").stream(
+                        transaction=txn):
+                    fees += snap.get("amount")  # a hold's share, taken when it was paid out
+            return wallets + held + earned + fees
+
+        assert run_transaction(snapshot) == self.provisioned
+
     @invariant()
     def no_wallet_below_zero(self):
         if hasattr(self, "viewers"):
@@ -105,8 +201,10 @@ class FlowMachine(RuleBasedStateMachine):
     def holds_resolve_once(self):
         if not hasattr(self, "goal"):
             return
-        for snap in where(book.TRANSFERS, credit=f"escrow:show_funding:{self.goal.id}:diamond", hold=True).stream():
-            hold = snap.to_dict()
+        escrows = [f"show_funding:{self.goal.id}"] + [
+            f"trigger_exclusive:{g}" for ids_ in self.invitations.values() for g in ids_]
+        holds = [s.to_dict() for e in escrows for s in where(book.TRANSFERS, credit=escrow(e).id, hold=True).stream()]
+        for hold in holds:
             void, post = (book.transfer_ref(f"{hold['id']}:{a}").get().exists for a in ("void", "post"))
             assert not (void and post), hold
             assert hold["state"] == "pending" or {"voided": void, "posted": post}[hold["state"]], hold
@@ -121,7 +219,7 @@ class FlowMachine(RuleBasedStateMachine):
 
 
 FlowMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=6, deadline=None,
+    max_examples=EXAMPLES, stateful_step_count=8, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 

@@ -16,8 +16,8 @@ from shared.goals.models import (
     SessionConditions,
     ShowFundingGoal,
     ShowFundingGoalContext,
-    ShowFundingGoalCreate,
 )
+from shared.goals.requests import ShowFundingGoalCreate
 from shared.goals.rules import EARLY_TOLERANCE, arrival
 from tests.support import funding_body
 

@@ -183,6 +183,7 @@ def test_step_markers_expire_by_the_field_the_code_writes(config):
 def test_the_queries_have_their_composite_indexes(config):
     import inspect
 
+    from shared.goals import exclusive
     from shared.goals import service as goals
     from shared.ledger import book
     from shared.ledger import service as ledger
@@ -198,6 +199,7 @@ def test_the_queries_have_their_composite_indexes(config):
     assert declared == {
         ("goals", (("active", "ASCENDING"), ("exp", "ASCENDING"))),
         ("goals", (("refund", "ASCENDING"), ("refund_due_at", "ASCENDING"))),
+        ("goals", (("_cls", "ASCENDING"), ("settlement", "ASCENDING"), ("refund_due_at", "ASCENDING"))),
         ("ledger_transfers", (("debit", "ASCENDING"), ("hold", "ASCENDING"), ("created_at", "DESCENDING"))),
         ("ledger_transfers", (("parties", "CONTAINS"), ("created_at", "DESCENDING"))),
         ("ledger_transfers", (("credit", "ASCENDING"), ("hold", "ASCENDING"), ("state", "ASCENDING"),
@@ -206,6 +208,8 @@ def test_the_queries_have_their_composite_indexes(config):
     # the queries they serve
     assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
     assert '("refund_due_at", "<", before), refund=None' in inspect.getsource(goals.overdue_refund_checks)
+    assert '("refund_due_at", "<", before), _cls=TRIGGER_EXCLUSIVE, settlement=None' in inspect.getsource(
+        exclusive.overdue_unused_checks)
     assert 'credit=account.id, hold=True, state="pending").order_by("id")' in inspect.getsource(book.pending_holds)
     wallet = inspect.getsource(ledger.wallet_of)
     assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
