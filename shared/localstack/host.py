@@ -10,41 +10,19 @@ Cloud Run's invoker IAM keep strangers away from receivers, here the token does.
 """
 from __future__ import annotations
 
-import argparse
 import hmac
 import json
-import logging
 import os
 import pathlib
 from urllib.parse import parse_qs
 
 from functions_framework import create_app
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from shared import app as features
-from shared.core import logs
 from shared.core.http import surface_for
+from shared.localstack.serving import serve
 
 FUNCTIONS = pathlib.Path(__file__).resolve().parents[2] / "functions"
-
-
-class RequestHandler(WSGIRequestHandler):
-    """Errors the server answers itself, before any app runs (a request line or a header too long:
-    414, 431; a malformed request line: 400), as our JSON errors rather than http.server's HTML."""
-
-    error_content_type = "application/json"
-    # http.server fills in %(code)d, %(message)s and %(explain)s, HTML-escaped only: send_error makes
-    # them JSON-safe first, and passes our error code (the reason in snake case) as `explain`.
-    error_message_format = '{"error": {"code": "%(explain)s", "message": "%(message)s", "details": null}}'
-
-    def send_error(self, code, message=None, explain=None):
-        reason = self.responses.get(code, ("Error",))[0]
-        name = "_".join("".join(c if c.isalnum() else " " for c in reason.lower()).split())
-        text = f"{message or reason}: {explain}" if explain else message or reason
-        super().send_error(code, json.dumps(text)[1:-1], name)
-
-    def log_request(self, code="-", size="-"):  # one plain line, without werkzeug's terminal colours
-        logging.getLogger("werkzeug").info('"%s" %s %s', getattr(self, "requestline", ""), code, size)
 
 
 class Host:
@@ -82,14 +60,7 @@ def _refuse(start_response):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    args = parser.parse_args()
-    logs.setup()
-    server = make_server(args.host, args.port, Host(), threaded=True, request_handler=RequestHandler)
-    logging.getLogger(__name__).info("functions host serving on http://%s:%s", args.host, args.port)
-    server.serve_forever()
+    serve(Host, description=__doc__, default_port=8080, what="functions host")
 
 
 if __name__ == "__main__":

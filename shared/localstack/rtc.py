@@ -17,20 +17,17 @@ InvalidParameter.ErrorActiveTaskNotFound, as the vendor documents; a stopped tas
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
-import logging
 import re
 import secrets
 import threading
 import time
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from shared.core import logs
 from shared.core.config import settings
+from shared.localstack.serving import serve
 from shared.rtc import signing
 from shared.rtc.byteplus import ALREADY_DONE, START, STOP, VERSION
 
@@ -133,25 +130,13 @@ def _json(body, status: int) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-class _Handler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-"):  # one plain line, without werkzeug's terminal colours
-        logging.getLogger("werkzeug").info('"%s" %s %s', getattr(self, "requestline", ""), code, size)
-
-
 def from_settings() -> RtcApi:
     s = settings()
     return RtcApi(app_id=s.rtc_app_id, access_key_id=s.rtc_access_key_id, secret_key=s.rtc_secret_key, region=s.rtc_region)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8129)
-    args = parser.parse_args()
-    logs.setup()
-    server = make_server(args.host, args.port, from_settings(), threaded=True, request_handler=_Handler)
-    logging.getLogger(__name__).info("RTC OpenAPI serving on http://%s:%s", args.host, args.port)
-    server.serve_forever()
+    serve(from_settings, description=__doc__, default_port=8129, what="RTC OpenAPI")
 
 
 if __name__ == "__main__":

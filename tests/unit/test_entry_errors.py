@@ -11,7 +11,7 @@ from functions_framework import create_app
 from werkzeug.serving import make_server
 
 from shared.core import ids
-from shared.localstack.host import RequestHandler
+from shared.localstack.serving import RequestHandler
 from tests.stack import ROOT
 
 
