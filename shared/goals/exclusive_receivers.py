@@ -50,14 +50,16 @@ def bind_trigger_private_goal_to_session(txn, fx, event: GoalCreated) -> None:
 @receiver(GOAL_CREATED, applies=is_exclusive, claim=on_session)
 def bind_exclusive_goals_to_session(txn, fx, event: GoalCreated) -> None:
     goal = service.load(event.goal_id, txn)
-    sessions.bind_exclusive_goal(txn, goal.session_id, goal.viewer, goal.context.trigger_exclusive_goal_id, goal.id)
+    if goal.active:  # ended already (Pub/Sub keeps no order): its end cleared the pair
+        sessions.bind_exclusive_goal(txn, goal.session_id, goal.viewer, goal.context.trigger_exclusive_goal_id, goal.id)
 
 
 def _snapshots(running: bool):
     def snapshot_rtc_sources(txn, fx, event) -> None:
         """Seed 003: snapshots of the streamer's sources stop while a 1-on-1 runs, start at its end."""
         goal = ended_goal(event.goal_id, txn) if running else service.load(event.goal_id, txn)
-        sources.want_snapshots(txn, fx, goal.session_id, running=running, because=goal.id)
+        if running or goal.active:  # a 1-on-1 that ended before this arrived wants them running
+            sources.want_snapshots(txn, fx, goal.session_id, running=running, because=goal.id)
 
     return snapshot_rtc_sources
 

@@ -119,7 +119,7 @@ def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
     if isinstance(goal, TriggerExclusiveGoal):
         sessions.stamp_invitation_ended(txn, goal.session_id, goal.viewer, goal.id, goal.ended_at, goal.agreed)
     elif isinstance(goal, ExclusiveGoal):
-        sessions.exclusive_ended(txn, goal.session_id, goal.viewer, goal.id)
+        sessions.exclusive_ended(txn, goal.session_id, goal.viewer, goal.context.trigger_exclusive_goal_id, goal.id)
     else:
         sessions.stamp_funding_ended(txn, goal.session_id, goal.id, goal.ended_at)
 

@@ -228,11 +228,13 @@ def bind_exclusive_goal(txn, session_id: str, viewer_id: str, trigger_goal_id: s
     return True
 
 
-def exclusive_ended(txn, session_id: str, viewer_id: str, exclusive_goal_id: str) -> bool:
-    """The 1-on-1 ended: its pair and `status.exclusive_to` are cleared."""
+def exclusive_ended(txn, session_id: str, viewer_id: str, trigger_goal_id: str, exclusive_goal_id: str) -> bool:
+    """The 1-on-1 ended: its pair and `status.exclusive_to` are cleared. Pub/Sub keeps no order, so
+    its end may arrive before bind_exclusive_goal: the pair is known by its invitation too."""
     session = load(session_id, txn)
     pair = session.exclusive_goal_pairs.get(viewer_id)
-    if pair is None or pair.exclusive_goal != exclusive_goal_id:
+    if pair is None or pair.trigger_exclusive_goal != trigger_goal_id or \
+            pair.exclusive_goal not in (None, exclusive_goal_id):
         return False
     _release(txn, session, viewer_id)
     return True
