@@ -13,7 +13,7 @@
 #
 # Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
 # STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT RTC_PORT STACK_DIR; TICK_SECONDS (the local Cloud
-# Scheduler), STEPS_SWEEP_AFTER.
+# Scheduler), STEPS_SWEEP_AFTER, EXCLUSIVE_ANSWER_SECONDS, EXCLUSIVE_START_GRACE.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +41,8 @@ RTC_REGION=${RTC_REGION:-ap-singapore-1}
 SERVICES=(firestore pubsub tasks storage pusher rtc host ticker)
 TICK_SECONDS=${TICK_SECONDS:-30}  # the local Cloud Scheduler: maintenance.tick period
 STEPS_SWEEP_AFTER=${STEPS_SWEEP_AFTER:-60}  # seconds before the tick's sweep sends what a step left unsent
+EXCLUSIVE_ANSWER_SECONDS=${EXCLUSIVE_ANSWER_SECONDS:-120}  # a streamer's time to answer a 1-on-1 invitation
+EXCLUSIVE_START_GRACE=${EXCLUSIVE_START_GRACE:-65}  # then to start the 1-on-1 before the prepaid is refunded
 TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
 
 say() { printf '%s\n' "$*" >&2; }
@@ -72,6 +74,8 @@ export TASKS_TARGET_URL=http://127.0.0.1:$API_PORT/tasks
 export API_URL=http://127.0.0.1:$API_PORT
 export TICK_SECONDS=$TICK_SECONDS
 export STEPS_SWEEP_AFTER=$STEPS_SWEEP_AFTER
+export EXCLUSIVE_ANSWER_SECONDS=$EXCLUSIVE_ANSWER_SECONDS
+export EXCLUSIVE_START_GRACE=$EXCLUSIVE_START_GRACE
 export PUSH_TOKEN=$(push_token)
 EOF
 }

@@ -1,7 +1,7 @@
 """HTTP routes of the goals surface (seeds 000-003)."""
 from __future__ import annotations
 
-from shared.core.errors import AlreadyApplied, Conflict, field_error
+from shared.core.errors import AlreadyApplied, Conflict, NotFound, field_error
 from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
@@ -36,20 +36,23 @@ def create_goal(call: Call):
     if kind == "show":
         return shows.start_show(user, client, call.body, call.client_key)
     if kind == "exclusive":
-        return exclusive.start_exclusive(user, client, call.body, call.client_key)
+        return exclusive.start_exclusive(user, call.body, call.client_key)
     return service.create_show_funding_goal(user, call.body, call.client_key)
 
 
 @route("GET", "/goals/{goal_id}", surface=SURFACE, response=ShowFundingGoal,
-       summary="Read a goal: the whole goal for its owner (and an invitation's viewer), its public view "
-               "(GoalPublic) for anyone else")
+       summary="Read a goal: the whole goal for its owner and a 1-on-1's viewer, its public view "
+               "(GoalPublic) for anyone else; a 1-on-1 or its invitation is not found by anyone else")
 def get_goal(call: Call):
     goal = service.load(call.params["goal_id"])
     owner = goal.owner == call.principal.user_id
     if isinstance(goal, ShowFundingGoal):  # progress from the counter shards, buyers from their records
         goal = sales.with_sales(goal, buyers=owner)
-    invited_by_caller = isinstance(goal, TriggerExclusiveGoal) and goal.viewer == call.principal.user_id
-    return goal if owner or invited_by_caller else goal.public()
+    if owner or (goal.viewer is not None and goal.viewer == call.principal.user_id):
+        return goal
+    if goal.viewer is not None:  # who invites whom to a 1-on-1 is theirs alone
+        raise NotFound(f"goal {goal.id} not found", code="goal_not_found")
+    return goal.public()
 
 
 @route("DELETE", "/goals/{goal_id}", surface=SURFACE, body=GoalEnd, body_optional=True, response=ShowFundingGoal,

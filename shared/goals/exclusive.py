@@ -34,8 +34,7 @@ from shared.ledger.models import escrow, wallet
 from shared.livestream import sessions
 from shared.livestream.models import Session
 
-MAX_COUNTDOWN = 600  # seconds ahead a 1-on-1's nbf may be
-WINDOW_BONUS = 60  # seconds an agreed viewer gets on top of what they prepaid (seed 001)
+WINDOW_BONUS = 60  # seconds an agreed viewer gets on top of what they prepaid (seed 001): the countdown
 
 
 class InvitationPending(Conflict):
@@ -118,7 +117,7 @@ def answer(goal_id: str, streamer_id: str, agree: bool, triggerer: str | None) -
     return steps.run(f"deactivate_goal:{goal_id}", body, redelivered=False, claim=f"goal:{goal_id}")
 
 
-def start_exclusive(streamer_id: str, triggerer: str, request: ExclusiveGoalCreate,
+def start_exclusive(streamer_id: str, request: ExclusiveGoalCreate,
                     client_key: steps.ClientKey | None = None) -> ExclusiveGoal:
     """`POST /goals?type=exclusive` (seed 003 `create_exclusive_goal`): the 1-on-1 starts, bound to
     the agreed invitation, whose prepaid goes to the streamer's earnings less the platform's share."""
@@ -129,8 +128,8 @@ def start_exclusive(streamer_id: str, triggerer: str, request: ExclusiveGoalCrea
         raise NotFound(f"goal {terms.trigger_exclusive_goal_id} not found", code="goal_not_found")
     now = clock.now()
     nbf = int(now) if request.nbf is None else request.nbf
-    if not now - 60 <= nbf <= now + MAX_COUNTDOWN:
-        raise field_error(["body", "nbf"], f"nbf must be within a minute ago and {MAX_COUNTDOWN} s ahead")
+    if nbf < now - WINDOW_BONUS:
+        raise field_error(["body", "nbf"], "nbf is in the past")
     exclusive_id = ids.new_id()
 
     def body(txn, fx: steps.Effects) -> ExclusiveGoal:
@@ -138,6 +137,8 @@ def start_exclusive(streamer_id: str, triggerer: str, request: ExclusiveGoalCrea
         sessions.require_active(session)
         stored = invitation(terms.trigger_exclusive_goal_id, txn, loc=loc)
         bound = stored.bind_exclusive(exclusive_id, clock.now())
+        if nbf > max(now, stored.agreed + WINDOW_BONUS):  # the countdown fits the agreed bonus minute
+            raise field_error(["body", "nbf"], f"the 1-on-1 starts at most {WINDOW_BONUS} s after the agreement")
         exclusive = ExclusiveGoal(
             id=exclusive_id, active=True, levels=request.levels, nbf=nbf, exp=exclusive_ends(stored, session),
             created_at=clock.now(), conditions=SessionConditions(session_id=session.id, exclusive_to=stored.viewer),
@@ -155,22 +156,22 @@ def start_exclusive(streamer_id: str, triggerer: str, request: ExclusiveGoalCrea
 
 
 def exclusive_ends(trigger: TriggerExclusiveGoal, session: Session) -> int:
-    """When a 1-on-1 runs out: the end of its viewer's paid window (what they prepaid, plus the
-    bonus minute, plus whatever they paid since)."""
-    prepaid_until = (trigger.agreed or clock.now()) + WINDOW_BONUS + (trigger.metadata.prepaid_duration or 0)
+    """When a 1-on-1 runs out: the end of its viewer's paid window (the countdown minute after the
+    agreement plus what they prepaid, or later when they paid for more)."""
     window = session.viewers.get(trigger.viewer)
-    return int(max(prepaid_until, window.exp if window else 0))
+    return int(max(trigger.agreed + WINDOW_BONUS + trigger.metadata.prepaid_duration, window.exp if window else 0))
 
 
 def decide_unused_refund(goal_id: str) -> str:
     """Seed `check_trigger_exclusive_goal_refundable`, at `exp + grace` after an agreement: no 1-on-1
-    followed, so the prepaid goes back and the session is free for another 1-on-1."""
+    followed, so the prepaid goes back and the session is free for another 1-on-1. The maintenance
+    tick runs it too for an invitation ended unagreed whose refund was lost."""
 
     def body(txn, fx: steps.Effects) -> str:
         stored = invitation(goal_id, txn)
         if stored.settlement:
             return f"settled: {stored.settlement.outcome}"
-        if not stored.unused_refund_due():
+        if not stored.unused_refund_due(clock.now()):
             return "kept: a 1-on-1 followed"
         session = sessions.load(stored.session_id, txn)
         settle(txn, fx, stored, "refund", "no 1-on-1 started after the agreement")
@@ -180,7 +181,7 @@ def decide_unused_refund(goal_id: str) -> str:
     return steps.run(f"check_trigger_exclusive_goal_refundable:{goal_id}", body, claim=f"goal:{goal_id}")
 
 
-def refund_unanswered(goal_id: str) -> str:
+def refund_unagreed(goal_id: str) -> str:
     """Seed `handle_trigger_private_goal_escrow`: an invitation declined, withdrawn, unanswered by
     `exp` or superseded by another viewer's agreement gives its prepaid back at once."""
 

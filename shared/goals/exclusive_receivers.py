@@ -3,9 +3,18 @@ viewer's window, the escrow's way out, the session's pairs and the RTC snapshots
 one idempotent step per event, acting on the goal as stored."""
 from __future__ import annotations
 
+from shared.core.errors import Conflict
 from shared.core.registry import REGISTRY
 from shared.goals import exclusive, service
-from shared.goals.models import EXCLUSIVE, TRIGGER_EXCLUSIVE, GoalAdded, GoalCreated, GoalEnded, GoalIdArgs
+from shared.goals.models import (
+    EXCLUSIVE,
+    TRIGGER_EXCLUSIVE,
+    GoalAdded,
+    GoalCreated,
+    GoalEnded,
+    GoalIdArgs,
+    TriggerExclusiveGoal,
+)
 from shared.goals.receivers import NOTIFIES, SCHEDULES, _quietly, ended_goal, on_goal, on_session
 from shared.goals.signals import GOAL_ADDED, GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import CHECK_TRIGGER_EXCLUSIVE_GOAL_REFUNDABLE
@@ -54,24 +63,28 @@ def bind_exclusive_goals_to_session(txn, fx, event: GoalCreated) -> None:
         sessions.bind_exclusive_goal(txn, goal.session_id, goal.viewer, goal.context.trigger_exclusive_goal_id, goal.id)
 
 
-def _snapshots(running: bool):
+def _snapshots(at_end: bool):
     def snapshot_rtc_sources(txn, fx, event) -> None:
-        """Seed 003: snapshots of the streamer's sources stop while a 1-on-1 runs, start at its end."""
-        goal = ended_goal(event.goal_id, txn) if running else service.load(event.goal_id, txn)
-        if running or goal.active:  # a 1-on-1 that ended before this arrived wants them running
-            sources.want_snapshots(txn, fx, goal.session_id, running=running, because=goal.id)
+        """Seed 003: snapshots of the streamer's sources stop while a 1-on-1 runs, start at its end.
+        Decided on the goals as stored, whatever order the two events arrive in."""
+        goal = ended_goal(event.goal_id, txn) if at_end else service.load(event.goal_id, txn)
+        running = [g for g in service.active_goal_ids(goal.session_id, txn, cls=EXCLUSIVE) if g != goal.id]
+        if at_end and running:
+            return  # a later 1-on-1 runs already: its snapshots stay stopped
+        if at_end or goal.active:  # a 1-on-1 that ended before its start arrived wants them running
+            sources.want_snapshots(txn, fx, goal.session_id, running=at_end, because=goal.id)
 
     return snapshot_rtc_sources
 
 
-receiver(GOAL_CREATED, applies=is_exclusive, claim=on_session, options=SCHEDULES)(_snapshots(running=False))
-receiver(GOAL_ENDED, applies=is_exclusive, claim=on_session, options=SCHEDULES)(_snapshots(running=True))
+receiver(GOAL_CREATED, applies=is_exclusive, claim=on_session, options=SCHEDULES)(_snapshots(at_end=False))
+receiver(GOAL_ENDED, applies=is_exclusive, claim=on_session, options=SCHEDULES)(_snapshots(at_end=True))
 
 
 # --- goal.ended of an invitation -----------------------------------------------------------
 
 
-@receiver(GOAL_ENDED, applies=is_invitation, step=False, options=SCHEDULES)
+@receiver(GOAL_ENDED, applies=is_invitation, step=False)
 def cleanup_expired_exclusive_goal_pairs(event: GoalEnded) -> dict:
     """Seed 001: an agreement ends the other pending invitations of the session (each refunded by
     its own goal.ended); an invitation that ended without one leaves the session's pairs."""
@@ -86,19 +99,27 @@ def cleanup_expired_exclusive_goal_pairs(event: GoalEnded) -> dict:
     return {"ended": ended, "dropped": bool(dropped)}
 
 
+def agreed_invitation(goal_id: str, txn) -> TriggerExclusiveGoal:
+    goal = exclusive.invitation(goal_id, txn)
+    if goal.agreed is None:  # the message says agreed, the goal does not: not a real event
+        raise Conflict(f"invitation {goal_id} was not agreed to", code="not_agreed")
+    return goal
+
+
 @receiver(GOAL_ENDED, applies=is_agreed, claim=on_session)
 def sync_trigger_goal_session_viewer(txn, fx, event: GoalEnded) -> None:
-    """Seed 001: the agreed viewer may watch for their prepaid time plus a minute (`session.viewers`)."""
-    goal = exclusive.invitation(event.goal_id, txn)
+    """Seed 001: the agreed viewer may watch for the countdown minute plus their prepaid time
+    (`session.viewers`), unless the agreement was refunded unused already."""
+    goal = agreed_invitation(event.goal_id, txn)
     session = sessions.load(goal.session_id, txn)
-    seconds = exclusive.WINDOW_BONUS + (goal.metadata.prepaid_duration or 0)
-    sessions.extend_viewer(txn, session, goal.viewer, goal.agreed, seconds)
+    seconds = exclusive.WINDOW_BONUS + goal.metadata.prepaid_duration
+    sessions.grant_agreed_window(txn, session, goal.viewer, goal.id, goal.agreed, seconds)
 
 
 @receiver(GOAL_ENDED, applies=is_agreed, options=NOTIFIES, deployed_as="authorize_agreed_viewer")
 def notify_stream_authorized_for_agreed_trigger_goal(txn, fx, event: GoalEnded) -> None:
-    goal = exclusive.invitation(event.goal_id, txn)
-    seconds = exclusive.WINDOW_BONUS + (goal.metadata.prepaid_duration or 0)
+    goal = agreed_invitation(event.goal_id, txn)
+    seconds = exclusive.WINDOW_BONUS + goal.metadata.prepaid_duration
     fx.notify([viewer_preview_channel(goal.owner, goal.viewer)], "stream.authorized", StreamAuthorized(
         session_id=goal.session_id, streamer_id=goal.owner, viewer_id=goal.viewer, nbf=goal.agreed,
         exp=goal.agreed + seconds, duration=seconds, exclusive=True))
@@ -115,7 +136,7 @@ def trigger_exclusive_goal_escrow_refund(txn, fx, event: GoalEnded) -> None:
 @receiver(GOAL_ENDED, applies=is_unagreed, step=False, options=SCHEDULES)
 def handle_trigger_private_goal_escrow(event: GoalEnded) -> str:
     """Declined, withdrawn, unanswered or superseded: the prepaid goes back at once."""
-    return exclusive.refund_unanswered(event.goal_id)
+    return exclusive.refund_unagreed(event.goal_id)
 
 
 # --- goal.ended of a 1-on-1 ------------------------------------------------------------------

@@ -308,14 +308,18 @@ class TriggerExclusiveGoal(EscrowedGoal):
     def agreed(self) -> float | None:
         return self.metadata.agreed
 
-    @property
-    def waiting_for_exclusive(self) -> bool:
-        """Agreed, and neither followed by a 1-on-1 nor refunded yet."""
-        return bool(self.agreed) and not self.context.exclusive_goal_id and self.settlement is None
+    def end(self, now: float, triggerer: str | None):
+        """Ended without an agreement, its prepaid is due back at once (`refund_due_at`: the
+        maintenance tick's backstop should the refund's own delivery be lost)."""
+        ended, _ = super().end(now, triggerer)
+        ended.refund_due_at = now
+        return ended, ended.ended_event()
 
     def answer(self, agree: bool, now: float, triggerer: str | None, grace: int):
         """Seed 001: the streamer agrees (`metadata.agreed` = now, progress 1, the refund check at
-        `exp + grace`) or declines. Returns (goal, GoalEnded)."""
+        `exp + grace`) or declines, before `exp`. Returns (goal, GoalEnded)."""
+        if self.active and self.exp is not None and now > self.exp:
+            raise GoalAlreadyEnded(f"the invitation {self.id} expired", code="invitation_expired")
         ended, _ = self.end(now, triggerer)
         if agree:
             ended.metadata = ended.metadata.model_copy(update={"agreed": now})
@@ -335,10 +339,12 @@ class TriggerExclusiveGoal(EscrowedGoal):
         context = self.context.model_copy(update={"exclusive_goal_id": exclusive_id})
         return self.model_copy(update={"context": context})
 
-    def unused_refund_due(self) -> bool:
-        """Seed `check_trigger_exclusive_goal_refundable`: refund when no 1-on-1 followed."""
+    def unused_refund_due(self, now: float) -> bool:
+        """Seed `check_trigger_exclusive_goal_refundable`: once due, refund when no 1-on-1 followed."""
         if self.active:
             raise GoalActive(f"goal {self.id} is still active")
+        if self.refund_due_at is not None and now < self.refund_due_at:
+            raise GoalActive(f"the refund check of {self.id} is due at {self.refund_due_at}", code="not_due")
         return not self.context.exclusive_goal_id
 
 

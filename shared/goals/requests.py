@@ -66,7 +66,7 @@ class ExclusiveGoalCreate(BaseModel):
     levels: list[Level] = Field(default_factory=list, max_length=20)
     context: ExclusiveTerms
     nbf: StrictInt | None = Field(None, description="Unix seconds when the 1-on-1 begins (after a countdown); "
-                                                    "now when left out, at most 10 minutes ahead")
+                                                    "now when left out, at most the 60 s after the agreement")
 
 
 class GoalEnd(BaseModel):

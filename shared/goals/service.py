@@ -155,8 +155,8 @@ def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted:
     return decision
 
 
-def active_goal_ids(session_id: str, txn=None) -> list[str]:
-    query = firestore.where(GOALS, conditions__session_id=session_id, active=True)
+def active_goal_ids(session_id: str, txn=None, cls: str | None = None) -> list[str]:
+    query = firestore.where(GOALS, conditions__session_id=session_id, active=True, **({"_cls": cls} if cls else {}))
     return [snap.id for snap in query.stream(transaction=txn)]
 
 

@@ -30,6 +30,7 @@ class ExclusiveGoalPair(BaseModel):
     trigger_exclusive_goal_ended: float | None = None
     trigger_exclusive_goal_agreed: float | None = None
     exclusive_goal: str | None = None
+    window_granted: int | None = None  # seconds the agreement added to the viewer's window
 
 
 class ViewerWindow(BaseModel):
@@ -46,6 +47,12 @@ class ViewerWindow(BaseModel):
         if window is None:
             return ViewerWindow(nbf=at, duration=seconds, exp=at + seconds)
         return ViewerWindow(nbf=window.nbf, duration=window.duration + seconds, exp=max(window.exp, at) + seconds)
+
+    def shorten(self, seconds: int) -> ViewerWindow | None:
+        """Seconds granted and then taken back (an agreement refunded unused); None: nothing left."""
+        if self.duration <= seconds:
+            return None
+        return ViewerWindow(nbf=self.nbf, duration=self.duration - seconds, exp=self.exp - seconds)
 
 
 class ExclusiveStatus(BaseModel):

@@ -212,11 +212,28 @@ def drop_invitation(txn, session_id: str, viewer_id: str, goal_id: str) -> bool:
 
 
 def release_agreement(txn, session: Session, viewer_id: str, goal_id: str) -> None:
-    """An agreed invitation no 1-on-1 followed: its pair leaves and the session is free again
-    (`session` read in this transaction)."""
+    """An invitation refunded without a 1-on-1: its pair leaves, the session is free again, and
+    the window its agreement granted is taken back (`session` read in this transaction)."""
     pair = session.exclusive_goal_pairs.get(viewer_id)
-    if pair is not None and pair.trigger_exclusive_goal == goal_id and pair.exclusive_goal is None:
-        _release(txn, session, viewer_id)
+    if pair is None or pair.trigger_exclusive_goal != goal_id or pair.exclusive_goal is not None:
+        return
+    _release(txn, session, viewer_id)
+    window = session.viewers.get(viewer_id)
+    if pair.window_granted and window is not None:
+        shorter = window.shorten(pair.window_granted)
+        txn.update(session_ref(session.id), {
+            f"viewers.{viewer_id}": shorter.model_dump() if shorter else firestore.delete_field()})
+
+
+def grant_agreed_window(txn, session: Session, viewer_id: str, goal_id: str, at: float,
+                        seconds: int) -> ViewerWindow | None:
+    """Seed `sync_trigger_goal_session_viewer`: the agreed viewer's window grows, once, while the
+    agreement stands (its pair remembers the grant, so a refund can take it back)."""
+    pair = session.exclusive_goal_pairs.get(viewer_id)
+    if pair is None or pair.trigger_exclusive_goal != goal_id or pair.window_granted is not None:
+        return None
+    txn.update(session_ref(session.id), {f"exclusive_goal_pairs.{viewer_id}.window_granted": seconds})
+    return extend_viewer(txn, session, viewer_id, at, seconds)
 
 
 def bind_exclusive_goal(txn, session_id: str, viewer_id: str, trigger_goal_id: str, exclusive_goal_id: str) -> bool:

@@ -23,7 +23,7 @@ from shared.livestream import sessions
 
 log = logging.getLogger(__name__)
 SOURCES = "rtc_sources"
-SYNC_ROUNDS = 4  # provider calls one task makes at most while the wish keeps changing under it
+SYNC_ROUNDS = 2  # provider calls per task: 2 x the client's 13 s timeout stay inside the claim's 30 s lease
 State = Literal["running", "stopped"]
 
 
@@ -96,7 +96,9 @@ def register(user_id: str, session_id: str, request: SourceCreate, client_key: s
     def body(txn, fx: steps.Effects) -> Source:
         session = sessions.load_owned(session_id, user_id, txn)
         sessions.require_active(session)
-        wanted = "stopped" if session.status.exclusive_to else "running"  # a 1-on-1 may be on already
+        # a 1-on-1 running already (its pair has its exclusive goal) keeps the new source's snapshots off
+        on = any(pair.exclusive_goal for pair in session.exclusive_goal_pairs.values())
+        wanted = "stopped" if on else "running"
         registered = source.model_copy(update={"snapshots": Snapshots(wanted=wanted)})
         txn.create(source_ref(source.id), firestore.document(registered))
         fx.schedule(SYNC_RTC_SNAPSHOT, SyncArgs(source_id=source.id, change=0), at=clock.now())
@@ -106,8 +108,11 @@ def register(user_id: str, session_id: str, request: SourceCreate, client_key: s
 
 
 def want_snapshots(txn, fx: steps.Effects, session_id: str, running: bool, because: str) -> int:
-    """Inside a step: the session's sources' snapshots should run (or stop) now. Reads first."""
+    """Inside a step: the session's sources' snapshots should run (or stop) now. Reads first. An
+    ended session's rooms are left alone."""
     wanted: State = "running" if running else "stopped"
+    if running and not sessions.load(session_id, txn).active:
+        return 0
     found = of_session(session_id, txn)
     for source in found:
         change = source.snapshots.changes + 1
@@ -130,6 +135,8 @@ def sync_rtc_snapshot(args: SyncArgs) -> str:
                 wanted = source.snapshots.wanted
                 if source.snapshots.applied == wanted:
                     break
+                # unknown until the provider answered: a run that dies mid-call makes the next one ask again
+                source_ref(source.id).update({"snapshots.applied": None})
                 if wanted == "running":
                     task_id = source.next_task_id()
                     byteplus.start_snapshot(source.room_id, task_id)

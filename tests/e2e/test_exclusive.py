@@ -169,12 +169,16 @@ def test_an_agreement_without_a_one_on_one_is_refunded_after_the_grace(api, stre
     goal = invite(api, viewer, session).json()
     agreed = answer(api, streamer, goal["id"], True).json()
     assert agreed["refund_due_at"] == agreed["exp"] + 4
+    too_late = api.call("POST", "/goals?type=exclusive", streamer, json={
+        "context": {"session_id": session["id"], "trigger_exclusive_goal_id": goal["id"]}, "nbf": agreed["exp"] + 600})
+    assert too_late.status_code == 400 and too_late.json()["error"]["details"][0]["loc"] == ["body", "nbf"]
     assert goals.load(goal["id"]).settlement is None  # not before exp + grace
     sock.wait_for("escrow.refunded", timeout=30)
     assert time.time() >= agreed["refund_due_at"] and balance(api, viewer) == 1000
     assert settlement(goal["id"]).outcome == "refund"
     state = session_of(api, streamer, session)
     assert state["status"]["exclusive_to"] == [] and state["exclusive_goal_pairs"] == {}
+    assert state["viewers"] == {}  # the window the agreement granted is taken back with the refund
     late = start_exclusive(api, streamer, session, goal["id"])
     assert (late.status_code, late.json()["error"]["code"]) == (409, "exclusive_not_allowed")
 
@@ -226,6 +230,7 @@ def test_bad_invitations_and_answers_are_refused_and_change_nothing(api, streame
         (answer(api, User.new("role:creator"), goal["id"], True), 404, "goal_not_found"),
         (start_exclusive(api, streamer, session, goal["id"]), 409, "exclusive_not_allowed"),
         (api.call("DELETE", f"/goals/{goal['id']}", viewer, json={"agree": True}), 400, "validation_error"),
+        (api.call("GET", f"/goals/{goal['id']}", stranger), 404, "goal_not_found"),
     ]
     for response, status, code in cases:
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text

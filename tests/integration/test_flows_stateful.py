@@ -131,7 +131,7 @@ class FlowMachine(RuleBasedStateMachine):
         if self.invitations[self.viewers[n]]:
             request = ExclusiveGoalCreate.model_validate({"context": {
                 "session_id": self.session.id, "trigger_exclusive_goal_id": self.invitations[self.viewers[n]][-1]}})
-            self.exclusive = refused(exclusive.start_exclusive, self.streamer, "test", request) or self.exclusive
+            self.exclusive = refused(exclusive.start_exclusive, self.streamer, request) or self.exclusive
 
     @rule()
     def end_the_one_on_one(self):

@@ -73,7 +73,7 @@ def test_agreeing_stamps_the_agreement_and_the_refund_check():
     goal = invitation()
     agreed, event = goal.answer(True, NOW + 10, "app-1", GRACE)
     assert (agreed.active, agreed.progress, agreed.agreed, agreed.exp) == (False, 1, NOW + 10, int(NOW) + 10)
-    assert agreed.refund_due_at == int(NOW) + 10 + GRACE and agreed.waiting_for_exclusive
+    assert agreed.refund_due_at == int(NOW) + 10 + GRACE and agreed.settlement is None
     assert event.metadata.agreed == NOW + 10 and event.triggerer == "app-1"
     with pytest.raises(GoalAlreadyEnded):
         agreed.answer(False, NOW + 11, "app-1", GRACE)
@@ -81,7 +81,7 @@ def test_agreeing_stamps_the_agreement_and_the_refund_check():
 
 def test_declining_leaves_no_agreement():
     declined, event = invitation().answer(False, NOW + 10, "app-1", GRACE)
-    assert declined.agreed is None and declined.refund_due_at is None and event.metadata.agreed is None
+    assert declined.agreed is None and declined.refund_due_at == NOW + 10 and event.metadata.agreed is None
     assert declined.progress == 0 and "agreed" not in event.model_dump()["metadata"]
 
 
@@ -93,7 +93,7 @@ def test_a_one_on_one_binds_only_to_an_agreement_within_the_grace():
         declined.bind_exclusive("e" * 24, NOW)
     agreed, _ = invitation().answer(True, NOW, "app-1", GRACE)
     bound = agreed.bind_exclusive("e" * 24, NOW + GRACE - 1)
-    assert bound.context.exclusive_goal_id == "e" * 24 and not bound.unused_refund_due()
+    assert bound.context.exclusive_goal_id == "e" * 24 and not bound.unused_refund_due(NOW + GRACE)
     with pytest.raises(ExclusiveNotAllowed):
         bound.bind_exclusive("f" * 24, NOW + 1)  # one 1-on-1 per invitation
     with pytest.raises(ExclusiveNotAllowed):
@@ -103,11 +103,29 @@ def test_a_one_on_one_binds_only_to_an_agreement_within_the_grace():
         settled.bind_exclusive("e" * 24, NOW + 2)  # refunded already
 
 
-def test_an_unused_agreement_is_refunded_and_an_active_invitation_is_not_decided():
+def test_an_unused_agreement_is_refunded_once_due_and_an_active_invitation_is_not_decided():
     agreed, _ = invitation().answer(True, NOW, "app-1", GRACE)
-    assert agreed.unused_refund_due()
+    assert agreed.unused_refund_due(NOW + GRACE)
     with pytest.raises(GoalActive):
-        invitation().unused_refund_due()
+        agreed.unused_refund_due(NOW + GRACE - 1)  # the streamer may still start the 1-on-1
+    with pytest.raises(GoalActive):
+        invitation().unused_refund_due(NOW)
+    declined, _ = invitation().answer(False, NOW, "app-1", GRACE)
+    assert declined.unused_refund_due(NOW)  # the tick's backstop refunds it like its own receiver
+
+
+def test_an_answer_after_exp_is_refused():
+    goal = invitation()
+    with pytest.raises(GoalAlreadyEnded) as late:
+        goal.answer(True, goal.exp + 1, "app-1", GRACE)
+    assert late.value.code == "invitation_expired"
+
+
+def test_a_refunded_agreement_takes_its_window_back():
+    granted = ViewerWindow.extend(None, NOW, 180)
+    assert granted.shorten(180) is None
+    paid_more = ViewerWindow.extend(granted, NOW + 10, 60)
+    assert paid_more.shorten(180) == ViewerWindow(nbf=NOW, duration=60, exp=NOW + 60)
 
 
 def test_an_invitation_round_trips_as_its_class_with_its_escrow():
