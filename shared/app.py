@@ -20,6 +20,7 @@ FEATURES = (
     "shared.ledger.api",
     "shared.ledger.tasks",
     "shared.gifts.api",
+    "shared.realtime.api",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.

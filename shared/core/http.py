@@ -154,7 +154,7 @@ def surface_for(path: str) -> str | None:
     return next((r.surface for r in REGISTRY.routes if _pattern(r.path).fullmatch(path)), None)
 
 
-def _validate(model: type[BaseModel], data: Any, where: str):
+def validate(model: type[BaseModel], data: Any, where: str):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -194,7 +194,7 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _json_object(raw: bytes) -> dict:
+def parse_json_object(raw: bytes) -> dict:
     try:
         data = json.loads(raw or b"null", parse_constant=_refuse_constant)
     except RecursionError:
@@ -206,7 +206,7 @@ def _json_object(raw: bytes) -> dict:
     return data
 
 
-def _form(raw: bytes) -> dict:
+def parse_form(raw: bytes) -> dict:
     """Keys as sent (`channel_name[0]` stays one key); a key sent more than once gets a list."""
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
@@ -225,10 +225,10 @@ def _body(route: Route, raw: bytes, query: Any) -> Any:
     if route.raw:
         return raw
     if route.form:
-        return _validate(route.form, _form(raw), "body")
+        return validate(route.form, parse_form(raw), "body")
     if route.body:  # a route may take one body per goal type and the like: chosen by the query's `type`
         model = route.body[query.type] if isinstance(route.body, dict) else route.body
-        return _validate(model, _json_object(raw or (b"{}" if route.body_optional else b"")), "body")
+        return validate(model, parse_json_object(raw or (b"{}" if route.body_optional else b"")), "body")
     return None
 
 
@@ -258,7 +258,7 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
         principal = None if route.public else authenticate(headers.get("Authorization"))
         query = None
         if principal and isinstance(route.scope, dict):  # a scope per goal type and the like: the query first
-            query = _validate(route.query, args, "query")
+            query = validate(route.query, args, "query")
             principal.require(route.scope[query.type])
         elif principal:
             principal.require(route.scope)
@@ -271,7 +271,7 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
         if raw and not route.raw:  # a request without a body may leave out the Content-Type
             _require_media_type(headers, FORM if route.form else JSON)
         if query is None and route.query:
-            query = _validate(route.query, args, "query")
+            query = validate(route.query, args, "query")
         parsed = _body(route, raw, query)
         key = headers.get(idempotency.HEADER) if route.idempotent and principal else None
         client_key = None if key is None else idempotency.client_key(

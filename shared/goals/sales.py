@@ -58,3 +58,13 @@ def with_sales(goal: ShowFundingGoal, *, buyers: bool) -> ShowFundingGoal:
     if buyers:
         sold["breakdown"] = breakdown(goal.id)
     return goal.model_copy(update=sold)
+
+
+def holds_ticket(goal_id: str, user_id: str) -> bool:
+    """Seed 004 "who is authorized", A: the user bought tickets for this pre-sale, and its escrow
+    was not refunded."""
+    goal = load(goal_id)
+    if not isinstance(goal, ShowFundingGoal) or (goal.settlement and goal.settlement.outcome == "refund"):
+        return False
+    snap = goal_ref(goal_id).collection(BUYERS).document(user_id).get()
+    return snap.exists and (snap.get("tickets") or 0) > 0

@@ -55,6 +55,6 @@ def trigger(channels: list[str], event: str, data: dict) -> None:
             raise PusherError(f"pusher refused {event}: {response['error']}")
 
 
-def authenticate(channel: str, socket_id: str) -> dict:
-    """The `auth` a client sends when subscribing to a private channel."""
-    return client().authenticate(channel=channel, socket_id=socket_id)
+def authenticate(channel: str, socket_id: str, presence: dict | None = None) -> dict:
+    """What a client sends to subscribe to a private or presence channel: {"auth"[, "channel_data"]}."""
+    return client().authenticate(channel=channel, socket_id=socket_id, custom_data=presence)

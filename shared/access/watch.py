@@ -1,0 +1,41 @@
+"""Who may watch a streamer's paid (sd) stream (seed 004, "Who is authorized to earn sd token?"):
+the one decision the channel authorization (and the stream token) ask.
+
+    A  a ticket buyer of the funding goal of the session's latest show pair
+    B  a payer inside their window in `session.viewers`
+    C  the holder of an active livestream pass (arrives with accounts and passes)
+The streamer always may.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.core import clock
+from shared.core.errors import NotFound
+from shared.goals import sales
+from shared.livestream import sessions
+
+
+@dataclass(frozen=True)
+class Admission:
+    session_id: str
+    because: str  # streamer, ticket, paid
+    until: float | None  # None: while the session lasts
+
+
+def paid_stream(streamer_id: str, viewer_id: str) -> Admission | None:
+    """Why `viewer_id` may watch `streamer_id`'s paid stream now, or None."""
+    try:
+        session = sessions.load(sessions.active_session_id(streamer_id))
+    except NotFound:
+        return None
+    if not session.active:
+        return None
+    if viewer_id == streamer_id:
+        return Admission(session.id, "streamer", None)
+    window = session.viewers.get(viewer_id)
+    if window is not None and window.nbf <= clock.now() < window.exp:
+        return Admission(session.id, "paid", window.exp)
+    if session.show_goal_pairs and sales.holds_ticket(session.show_goal_pairs[-1].funding_goal, viewer_id):
+        return Admission(session.id, "ticket", None)
+    return None

@@ -1,0 +1,75 @@
+"""Pusher channel authorization (seed 004, "Pusher Authorization Flow"): pusher-js's own request
+and the batch plugin's, answered with the pusher library's `authenticate`."""
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from shared.access import watch
+from shared.core.errors import AppError
+from shared.core.http import FORM, Call, parse_form, parse_json_object, validate
+from shared.core.options import FunctionOptions
+from shared.core.registry import REGISTRY
+from shared.realtime import channels, pusher
+
+SURFACE = REGISTRY.surface("realtime", FunctionOptions(memory="512Mi", cpu="1", concurrency=32, max_instances=50,
+                                                       secrets=("JWT_SECRET", "PUSHER_SECRET")))
+route = REGISTRY.route
+SocketId = Annotated[str, Field(pattern=r"^\d{1,20}\.\d{1,20}$")]
+ChannelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-=@,.;]{1,164}$")]
+MAX_BATCH = 100
+BATCH_KEY = re.compile(r"channel_name\[(\d{1,3})\]")
+
+
+class AuthRequest(BaseModel):
+    socket_id: SocketId
+    channel_name: ChannelName
+
+
+class BatchAuthRequest(BaseModel):
+    socket_id: SocketId
+    channel_names: list[ChannelName] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ChannelAuth(BaseModel):
+    auth: str
+    channel_data: str | None = None
+
+
+def _fields(call: Call) -> dict:
+    """pusher-js posts a form; a JSON object is accepted too."""
+    kind = call.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return parse_form(call.body) if kind == FORM else parse_json_object(call.body)
+
+
+def _grant(user_id: str, socket_id: str, channel: str) -> dict:
+    grant = channels.decide(channel, user_id, watch.paid_stream)
+    return pusher.authenticate(channel, socket_id, grant.presence)
+
+
+@route("POST", "/pusher/auth", surface=SURFACE, raw=True, response=ChannelAuth,
+       summary="Authorize one Pusher channel subscription (pusher-js: form-encoded socket_id, channel_name)")
+def authorize_channel(call: Call) -> dict:
+    request = validate(AuthRequest, _fields(call), "body")
+    return _grant(call.principal.user_id, request.socket_id, request.channel_name)
+
+
+@route("POST", "/pusher/batch-authenticate", surface=SURFACE, raw=True,
+       summary="Authorize several channels at once (the pusher-js batch plugin: socket_id, channel_name[0..n]); "
+               "each channel answered on its own: {channel: {status: 200, data: {auth, channel_data}} or {status: 403}}")
+def authorize_channels(call: Call) -> dict:
+    fields = _fields(call)
+    names = [fields[k] for k in sorted((k for k in fields if BATCH_KEY.fullmatch(k)),
+                                        key=lambda k: int(BATCH_KEY.fullmatch(k)[1]))]
+    if isinstance(fields.get("channel_name"), list):  # channel_name sent repeated is the same request
+        names += fields["channel_name"]
+    request = validate(BatchAuthRequest, {"socket_id": fields.get("socket_id"), "channel_names": names}, "body")
+    answers = {}
+    for channel in request.channel_names:
+        try:
+            answers[channel] = {"status": 200, "data": _grant(call.principal.user_id, request.socket_id, channel)}
+        except AppError as refused:
+            answers[channel] = {"status": refused.status, "error": refused.code}
+    return answers
