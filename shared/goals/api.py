@@ -6,7 +6,7 @@ from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.goals import exclusive, sales, service, shows
-from shared.goals.models import GoalPublic, ShowFundingGoal, TriggerExclusiveGoal
+from shared.goals.models import ShowFundingGoal, TriggerExclusiveGoal
 from shared.goals.requests import (
     ExclusiveGoalCreate,
     GoalEnd,
