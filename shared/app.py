@@ -20,6 +20,8 @@ FEATURES = (
     "shared.ledger.api",
     "shared.ledger.tasks",
     "shared.gifts.api",
+    "shared.accounts.api",
+    "shared.backpack.api",
     "shared.realtime.api",
     "shared.meta",
 )

@@ -26,6 +26,32 @@ resource "google_firestore_field" "claims_ttl" {
   depends_on = [google_project_service.apis]
 }
 
+# Refresh tokens (shared/accounts/credentials.py) carry `expire_at` a day past their expiry, and the
+# login limiter's counters (shared/accounts/throttle.py) one window past theirs: both go by TTL.
+resource "google_firestore_field" "refresh_tokens_ttl" {
+  project    = var.project
+  database   = "(default)"
+  collection = "refresh_tokens"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firestore_field" "login_failures_ttl" {
+  project    = var.project
+  database   = "(default)"
+  collection = "login_failures"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_project_service.apis]
+}
+
 # Step markers' large fields are never queried: no index entries for them (they would only cost
 # writes). The sweep queries `sweep_at`, which keeps its default single-field index.
 resource "google_firestore_field" "steps_unindexed" {

@@ -25,6 +25,7 @@ from shared.core.auth import Principal, authenticate
 from shared.core.errors import (
     AlreadyApplied,
     AppError,
+    Forbidden,
     MethodNotAllowed,
     NotFound,
     ValidationFailed,
@@ -76,6 +77,14 @@ class Call:
     raw_body: bytes = b""
     cookies: dict[str, str] = field(default_factory=dict)
     client_key: ClientKey | None = None  # the caller's Idempotency-Key, on idempotent routes: the step key
+    peer: str | None = None  # the address the request came from (a proxy's, behind one)
+
+    @property
+    def client_address(self) -> str | None:
+        """The caller's address: Cloud Run's front end appends the address it saw to
+        X-Forwarded-For, so the last entry is the one a client cannot forge; else the peer's."""
+        forwarded = [part.strip() for part in self.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        return forwarded[-1] if forwarded else self.peer
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,12 @@ def _body(route: Route, raw: bytes, query: Any) -> Any:
     return None
 
 
+def _require_owner(name: str, params: dict[str, str], principal: Principal) -> None:
+    owner = REGISTRY.owners[name]
+    if principal.user_id not in owner.owners(params[owner.param]):
+        raise Forbidden(f"only the {name}'s owner may do this", code="not_owner")
+
+
 def _cookies(headers: Headers) -> dict[str, str]:
     if "Cookie" not in headers:
         return {}
@@ -241,14 +256,14 @@ def _cookies(headers: Headers) -> dict[str, str]:
 
 
 def _error(exc: AppError) -> Response:
-    response = Json(exc.body(), exc.status)
+    response = Json(exc.body(), exc.status, headers=dict(getattr(exc, "headers", {})))  # e.g. Retry-After
     if isinstance(exc, MethodNotAllowed) and isinstance(exc.details, dict):
         response.headers["Allow"] = ", ".join(exc.details.get("allowed", []))
     return response
 
 
 def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[bytes] = b"",
-            surface: str | None = None) -> Response:
+            surface: str | None = None, peer: str | None = None) -> Response:
     """One request to its response; `body` is the bytes or a stream to read them from."""
     headers = Headers(headers)
     try:
@@ -265,6 +280,8 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
         for name, value in params.items():
             if not re.fullmatch(route.params[name], value):
                 raise NotFound(f"{name} {value!r} not found")
+        if route.owner:
+            _require_owner(route.owner, params, principal)
         raw = _read(body)  # only now, for an authenticated caller
         if len(raw) > MAX_BODY:
             raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", details={"limit": MAX_BODY})
@@ -280,7 +297,8 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
             return Json(*reversed(idempotency.replay(stored, client_key)))  # a retry: the rules do not run again
         try:
             with options.declared(REGISTRY.surface_options[route.surface]):
-                result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers), client_key))
+                result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers), client_key,
+                                            peer))
         except AlreadyApplied as repeat:
             if client_key is None:
                 raise
@@ -325,7 +343,7 @@ def serve(request, surface: str | None = None):
     trace = logs.trace_from_header(request.headers.get("X-Cloud-Trace-Context")) or os.urandom(16).hex()
     with logs.bound(trace=trace, method=request.method, path=request.path):
         response = respond(request.method, request.path, request.headers, request.args.to_dict(), request.stream,
-                           surface)
+                           surface, request.remote_addr)
     return to_flask(response)
 
 

@@ -14,10 +14,12 @@ ERROR = {
         "code": {"type": "string"}, "message": {"type": "string"}, "details": {},
     }}},
 }
-STATUS_TEXT = {400: "Invalid request", 401: "Missing or invalid bearer token", 403: "Missing scope",
+STATUS_TEXT = {400: "Invalid request", 401: "Missing or invalid bearer token",
+               403: "Refused: the token lacks the scope, or the caller does not own the resource",
                404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state",
                413: "Body too large", 415: "Unsupported Content-Type",
-               422: "The Idempotency-Key was used for another request"}
+               422: "The Idempotency-Key was used for another request",
+               429: "Too many attempts: wait the seconds Retry-After says"}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
@@ -42,7 +44,8 @@ def document(registry: Registry) -> dict:
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
     paths: dict = {}
     for route in sorted(registry.routes, key=lambda r: (r.path, r.method)):
-        op: dict = {"operationId": route.handler.__name__, "summary": route.summary, "tags": [route.surface]}
+        op: dict = {"operationId": route.handler.__name__, "summary": route.summary, "tags": [route.surface],
+                    "x-access": route.access}
         params = [{"name": p, "in": "path", "required": True,
                    "schema": {"type": "string", "pattern": _anchored(route.params[p])}} for p in route.path_params]
         if route.query:
@@ -70,13 +73,16 @@ def document(registry: Registry) -> dict:
         errors = [400] if (route.body or route.form or route.query) else []
         if "requestBody" in op:
             errors += [413] if route.raw else [413, 415]
-        if not route.public:
+        if route.public:
+            op["security"] = []  # no bearer token
+        else:
             scopes = sorted({s for s in route.scope.values() if s}) if isinstance(route.scope, dict) else [route.scope]
             op["security"] = [{"bearer": [s for s in scopes if s]}]
             errors += [401, 403]
         errors += [404] if route.path_params else []
         errors += [409] if route.method in ("POST", "DELETE") and not route.public else []
         errors += [422] if route.idempotent else []
+        errors += list(route.errors)
         for status in sorted(set(errors)):
             op["responses"][str(status)] = {"description": STATUS_TEXT[status], "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

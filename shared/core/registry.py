@@ -129,6 +129,8 @@ class Route:
     status: int = 200
     summary: str = ""
     public: bool = False  # no bearer token needed
+    owner: str | None = None  # a declared Owner: only the owners of the resource in the path may call
+    errors: tuple[int, ...] = ()  # statuses beyond those every route of its kind may answer (documented)
     idempotent: bool = False  # honours the Idempotency-Key header (money-moving POSTs)
     form: type[BaseModel] | None = None  # a form-encoded body (Pusher auth, payment gateways)
     raw: bool = False  # the handler gets the body unparsed (bodies signed byte for byte)
@@ -157,6 +159,30 @@ class Route:
     def path_params(self) -> list[str]:
         return re.findall(r"{(\w+)}", self.path)
 
+    @property
+    def access(self) -> str:
+        """Who may call, in one phrase: public, any user, a scope, the owner of a resource, or both."""
+        if self.public:
+            return "public"
+        if isinstance(self.scope, dict):
+            by_scope: dict[str | None, list[str]] = {}
+            for kind, scope in sorted(self.scope.items()):
+                by_scope.setdefault(scope, []).append(kind)
+            return "; ".join(f"{f'scope {s}' if s else 'any user'} for type {', '.join(kinds)}"
+                             for s, kinds in by_scope.items())
+        parts = [f"scope {self.scope}"] * bool(self.scope) + [f"owner of the {self.owner}"] * bool(self.owner)
+        return " and ".join(parts) or "any user"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who owns the resource named by a path parameter: `owners(id)` answers their user ids
+    (raising NotFound when there is no such resource). Routes name it with `owner=`."""
+
+    name: str
+    param: str
+    owners: Callable[[str], set[str]]
+
 
 @dataclass(frozen=True)
 class Bucket:
@@ -175,6 +201,7 @@ class Registry:
     surface_options: dict[str, FunctionOptions] = field(default_factory=dict)
     queue_options: dict[str, QueueOptions] = field(default_factory=dict)
     task_handler_options: FunctionOptions = field(default_factory=FunctionOptions)
+    owners: dict[str, Owner] = field(default_factory=dict)
 
     def signal(self, sender: str, payload: type[BaseModel], key: Callable[[Any], str], topic: str | None = None,
                period: Callable[[], float] | None = None) -> Signal:
@@ -219,6 +246,12 @@ class Registry:
 
         return register
 
+    def owner(self, name: str, param: str, owners: Callable[[str], set[str]]) -> str:
+        if name in self.owners:
+            raise ValueError(f"owner {name} declared twice")
+        self.owners[name] = Owner(name, param, owners)
+        return name
+
     def bucket(self, name: str, purpose: str, notify: Signal | None = None) -> None:
         self.buckets[name] = Bucket(name, purpose, notify)
 
@@ -239,6 +272,12 @@ class Registry:
         for route in self.routes:
             if route.surface not in self.surface_options:
                 problems.append(f"route {route.method} {route.path} is served by undeclared surface {route.surface}")
+            if route.owner and (route.owner not in self.owners or route.public or
+                                self.owners[route.owner].param not in route.path_params):
+                problems.append(f"route {route.method} {route.path} names owner {route.owner!r}, which is not "
+                                f"declared, has no parameter in its path, or sits on a public route")
+            if route.public and route.scope:
+                problems.append(f"route {route.method} {route.path} is public but asks for a scope")
             bodies = list(route.body.values()) if isinstance(route.body, dict) else [route.body]
             if isinstance(route.scope, dict) and isinstance(route.body, dict) and set(route.scope) != set(route.body):
                 problems.append(f"route {route.method} {route.path} has a scope for types {sorted(route.scope)} "

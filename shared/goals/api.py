@@ -22,6 +22,15 @@ route = REGISTRY.route
 CREATOR = "role:creator"
 
 
+def _parties(goal_id: str) -> set[str]:
+    """Who may end a goal: its streamer; an invitation's viewer may withdraw it too."""
+    goal = service.load(goal_id)
+    return {goal.owner} | ({goal.viewer} if isinstance(goal, TriggerExclusiveGoal) else set())
+
+
+GOAL = REGISTRY.owner("goal", "goal_id", _parties)
+
+
 @route("POST", "/goals", surface=SURFACE, query=GoalsQuery, response=ShowFundingGoal, status=201, idempotent=True,
        scope={"show-funding": CREATOR, "show": CREATOR, "exclusive": CREATOR, "trigger-exclusive": None},
        body={"show-funding": ShowFundingGoalCreate, "show": ShowGoalCreate,
@@ -55,7 +64,7 @@ def get_goal(call: Call):
     return goal.public()
 
 
-@route("DELETE", "/goals/{goal_id}", surface=SURFACE, body=GoalEnd, body_optional=True, response=ShowFundingGoal,
+@route("DELETE", "/goals/{goal_id}", surface=SURFACE, owner=GOAL, body=GoalEnd, body_optional=True, response=ShowFundingGoal,
        summary="End an active goal early. An invitation: its streamer answers with {\"agree\": true|false}, its "
                "viewer may withdraw it (no body)")
 def end_goal(call: Call):

@@ -90,7 +90,7 @@ def test_streamer_ends_pre_sale_early(api, streamer, viewer, pusher_socket):
 
     assert api.call("DELETE", f"/goals/{goal['id']}", viewer).status_code == 403  # needs role:creator
     other_streamer = type(streamer).new("role:creator")
-    assert api.call("DELETE", f"/goals/{goal['id']}", other_streamer).json()["error"]["code"] == "goal_not_found"
+    assert api.call("DELETE", f"/goals/{goal['id']}", other_streamer).json()["error"]["code"] == "not_owner"
 
     ended = api.call("DELETE", f"/goals/{goal['id']}", streamer)
     assert ended.status_code == 200, ended.text

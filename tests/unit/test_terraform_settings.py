@@ -171,13 +171,17 @@ def test_the_scheduler_ticks_a_received_signal_the_way_the_code_publishes(config
 def test_step_markers_expire_by_the_field_the_code_writes(config):
     from shared.core import steps
 
+    from shared.accounts import credentials, throttle
     from shared.core import claims
 
     ttls = {(f["collection"], f["field"]) for f in _of_type(config, "google_firestore_field").values()
             if "ttl_config" in f}
-    assert ttls == {(steps.STEPS, "expire_at"), (claims.CLAIMS, "expire_at")}
+    assert ttls == {(steps.STEPS, "expire_at"), (claims.CLAIMS, "expire_at"),
+                    (credentials.TOKENS, "expire_at"), (throttle.COLLECTION, "expire_at")}
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "steps.py").read_text()
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "claims.py").read_text()
+    assert '"expire_at": _expiry(' in (ROOT / "shared" / "accounts" / "credentials.py").read_text()
+    assert '"expire_at": expire}' in (ROOT / "shared" / "accounts" / "throttle.py").read_text()
 
 
 def test_the_queries_have_their_composite_indexes(config):

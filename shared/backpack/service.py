@@ -1,0 +1,61 @@
+"""Granting and activating backpack items. Only this feature writes `backpack_items`; the tag an
+item activates is the accounts feature's (`accounts.activate_tag`), written in the same step."""
+from __future__ import annotations
+
+from shared.accounts import service as accounts
+from shared.backpack.models import BackpackItem, pass_tag
+from shared.core import clock, ids, steps
+from shared.core.errors import AlreadyApplied, Conflict
+from shared.core.firestore import db, document, each, load, where
+
+ITEMS = "backpack_items"
+
+
+def item_ref(item_id: str):
+    return db().collection(ITEMS).document(item_id)
+
+
+def get(item_id: str, txn=None) -> BackpackItem:
+    return load(item_ref(item_id), BackpackItem, "backpack_item", txn)
+
+
+def owners(item_id: str) -> set[str]:
+    return {get(item_id).user_id}
+
+
+def of_user(user_id: str) -> list[BackpackItem]:
+    items = list(each(where(ITEMS, user_id=user_id), BackpackItem))
+    return sorted(items, key=lambda item: item.granted_at, reverse=True)
+
+
+def grant_pass(user_id: str, streamer_id: str | None, seconds: int, source: str,
+               client_key: steps.ClientKey | None = None) -> BackpackItem:
+    """A livestream pass into the user's backpack, not yet running: its holder activates it."""
+    item = BackpackItem(id=ids.new_id(), user_id=user_id, type="livestream_pass", tag=pass_tag(streamer_id),
+                        streamer_id=streamer_id, seconds=seconds, source=source, granted_at=clock.now())
+
+    def body(txn, fx) -> BackpackItem:
+        accounts.get(user_id, txn)  # 404 for a user who has no account
+        txn.create(item_ref(item.id), document(item))
+        return item
+
+    return steps.run(f"grant_pass:{item.id}", body, redelivered=False, client_key=client_key)
+
+
+def activate(user_id: str, item_id: str) -> BackpackItem:
+    """Start the pass: its seconds run from now, or extend the same pass still running (seed 004:
+    activation puts `livestream_pass` under `tagsv2` with `nbf`/`exp`). Once per item."""
+    def body(txn, fx) -> BackpackItem:
+        item = get(item_id, txn)
+        if item.status != "available":
+            raise Conflict("this item has already been activated", code="item_activated")
+        window = accounts.activate_tag(txn, user_id, item.tag, item.seconds)
+        activated = item.model_copy(update={"status": "activated", "activated_at": clock.now(), "window": window})
+        txn.update(item_ref(item_id), {"status": "activated", "activated_at": activated.activated_at,
+                                       "window": window.model_dump()})
+        return activated
+
+    try:
+        return steps.run(f"activate_backpack_item:{item_id}", body, redelivered=False, claim=f"user:{user_id}")
+    except AlreadyApplied:
+        raise Conflict("this item has already been activated", code="item_activated") from None
