@@ -34,7 +34,7 @@ PUSHER_APP_ID=${PUSHER_APP_ID:-100001}
 PUSHER_KEY=${PUSHER_KEY:-local-key}
 PUSHER_SECRET=${PUSHER_SECRET:-local-secret}
 # Local RTC OpenAPI credentials (the defaults of shared.core.config); the server checks signatures with them.
-RTC_APP_ID=${RTC_APP_ID:-local-rtc-app}
+RTC_APP_ID=${RTC_APP_ID:-local0rtc0app00000000000}  # 24 characters, as BytePlus app ids
 RTC_ACCESS_KEY_ID=${RTC_ACCESS_KEY_ID:-local-rtc-access-key}
 RTC_SECRET_KEY=${RTC_SECRET_KEY:-local-rtc-secret-key}
 RTC_REGION=${RTC_REGION:-ap-singapore-1}

@@ -22,6 +22,7 @@ FEATURES = (
     "shared.gifts.api",
     "shared.accounts.api",
     "shared.backpack.api",
+    "shared.access.receivers",
     "shared.realtime.api",
     "shared.meta",
 )

@@ -58,6 +58,7 @@ locals {
     TASK_SECRET    = var.task_secret
     PUSHER_SECRET  = var.pusher_secret
     RTC_SECRET_KEY = var.rtc_secret_key
+    RTC_APP_KEY    = var.rtc_app_key
   }
 
   runtime = "python311"

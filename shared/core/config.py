@@ -60,13 +60,18 @@ class Settings:
     def rtc_secret_key(self) -> str:
         return self.secret("RTC_SECRET_KEY")
 
+    @property
+    def rtc_app_key(self) -> str:  # signs the AccessTokens viewers join rooms with
+        return self.secret("RTC_APP_KEY")
 
-SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY")  # what FunctionOptions.secrets may name
+
+SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY")  # what FunctionOptions.secrets may name
 LOCAL_SECRETS = {
     "JWT_SECRET": "local-jwt-secret-change-me-0123456789abcdef",
     "TASK_SECRET": "local-task-secret-change-me-0123456789abcdef",
     "PUSHER_SECRET": "local-secret",
     "RTC_SECRET_KEY": "local-rtc-secret-key",
+    "RTC_APP_KEY": "local-rtc-app-key",
 }
 
 
@@ -116,7 +121,7 @@ def settings() -> Settings:
         exclusive_answer_seconds=int(_env("EXCLUSIVE_ANSWER_SECONDS", "120")),
         exclusive_start_grace=int(_env("EXCLUSIVE_START_GRACE", "65")),
         rtc_api_url=_env("RTC_API_URL", "http://127.0.0.1:8129").rstrip("/"),
-        rtc_app_id=_env("RTC_APP_ID", _local("local-rtc-app")),
+        rtc_app_id=_env("RTC_APP_ID", _local("local0rtc0app00000000000")),  # BytePlus app ids are 24 characters
         rtc_business_id=_env("RTC_BUSINESS_ID", ""),
         rtc_access_key_id=_env("RTC_ACCESS_KEY_ID", _local("local-rtc-access-key")),
         rtc_region=_env("RTC_REGION", "ap-singapore-1"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from shared.access import cache as access_cache
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import changes, db
@@ -138,6 +139,8 @@ def settle(txn, fx: steps.Effects, stored: EscrowedGoal, outcome: str, reason: s
     there hold by hold (the ledger's escrow_refund). `goal`: the goal as the step changed it."""
     settled, _ = (goal or stored).settle(outcome, reason, clock.now())
     txn.update(goal_ref(stored.id), changes(stored, settled))
+    if outcome == "refund":  # its ticket buyers no longer watch the show
+        access_cache.invalidate_get_session_token_view_cache(txn, stored.session_id)
     event = "escrow.failed" if outcome == "refund" else "escrow.succeeded"
     fx.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=stored.escrow_id, event=event), at=clock.now())
 

@@ -6,6 +6,7 @@ and hear of its end through the `session.ended` signal.
 """
 from __future__ import annotations
 
+from shared.access import cache as access_cache
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound
 from shared.core.firestore import array_remove, array_union, changes, db
@@ -96,6 +97,7 @@ def end(user_id: str, session_id: str) -> tuple[Session, list[str]]:
         ended = session.model_copy(update={"active": False, "statuses": Statuses(created=session.statuses.created, ended=now)})
         txn.update(session_ref(session_id), changes(session, ended))
         txn.set(_streamer_ref(user_id), {"active_session_id": None}, merge=True)
+        access_cache.invalidate_get_session_token_view_cache(txn, session_id)  # nobody watches an ended session
         fx.publish(SESSION_ENDED, SessionEnded(session_id=session_id, streamer_id=user_id, ended_at=now))
         return ended, list(session.open_goals)
 
@@ -223,6 +225,7 @@ def release_agreement(txn, session: Session, viewer_id: str, goal_id: str) -> No
         shorter = window.shorten(pair.window_granted)
         txn.update(session_ref(session.id), {
             f"viewers.{viewer_id}": shorter.model_dump() if shorter else firestore.delete_field()})
+        access_cache.invalidate_get_session_token_view_cache(txn, session.id, viewer_id)
 
 
 def grant_agreed_window(txn, session: Session, viewer_id: str, goal_id: str, at: float,
@@ -268,4 +271,5 @@ def extend_viewer(txn, session: Session, viewer_id: str, at: float, seconds: int
     (`session` read in this transaction)."""
     window = ViewerWindow.extend(session.viewers.get(viewer_id), at, seconds)
     txn.update(session_ref(session.id), {f"viewers.{viewer_id}": window.model_dump()})
+    access_cache.invalidate_get_session_token_view_cache(txn, session.id, viewer_id)  # a token to the new end
     return window

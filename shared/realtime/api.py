@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from shared.access import watch
+from shared.access import tokens
+from shared.accounts import service as accounts
 from shared.core.errors import AppError
 from shared.core.http import FORM, Call, parse_form, parse_json_object, validate
 from shared.core.options import FunctionOptions
@@ -15,7 +16,7 @@ from shared.core.registry import REGISTRY
 from shared.realtime import channels, pusher
 
 SURFACE = REGISTRY.surface("realtime", FunctionOptions(memory="512Mi", cpu="1", concurrency=32, max_instances=50,
-                                                       secrets=("JWT_SECRET", "PUSHER_SECRET")))
+                                                       secrets=("JWT_SECRET", "PUSHER_SECRET", "RTC_APP_KEY")))
 route = REGISTRY.route
 SocketId = Annotated[str, Field(pattern=r"^\d{1,20}\.\d{1,20}$")]
 ChannelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-=@,.;]{1,164}$")]
@@ -44,8 +45,8 @@ def _fields(call: Call) -> dict:
     return parse_form(call.body) if kind == FORM else parse_json_object(call.body)
 
 
-def _grant(user_id: str, socket_id: str, channel: str) -> dict:
-    grant = channels.decide(channel, user_id, watch.paid_stream)
+def _grant(user_id: str, socket_id: str, channel: str, user_info: dict) -> dict:
+    grant = channels.decide(channel, user_id, tokens.channel_data, user_info)
     return pusher.authenticate(channel, socket_id, grant.presence)
 
 
@@ -53,7 +54,8 @@ def _grant(user_id: str, socket_id: str, channel: str) -> dict:
        summary="Authorize one Pusher channel subscription (pusher-js: form-encoded socket_id, channel_name)")
 def authorize_channel(call: Call) -> dict:
     request = validate(AuthRequest, _fields(call), "body")
-    return _grant(call.principal.user_id, request.socket_id, request.channel_name)
+    user = call.principal.user_id
+    return _grant(user, request.socket_id, request.channel_name, accounts.public_info(user))
 
 
 @route("POST", "/pusher/batch-authenticate", surface=SURFACE, raw=True,
@@ -66,10 +68,18 @@ def authorize_channels(call: Call) -> dict:
     if isinstance(fields.get("channel_name"), list):  # channel_name sent repeated is the same request
         names += fields["channel_name"]
     request = validate(BatchAuthRequest, {"socket_id": fields.get("socket_id"), "channel_names": names}, "body")
-    answers = {}
+    answers, user = {}, call.principal.user_id
+    info = accounts.public_info(user)
     for channel in request.channel_names:
         try:
-            answers[channel] = {"status": 200, "data": _grant(call.principal.user_id, request.socket_id, channel)}
+            answers[channel] = {"status": 200, "data": _grant(user, request.socket_id, channel, info)}
         except AppError as refused:
             answers[channel] = {"status": refused.status, "error": refused.code}
     return answers
+
+
+@route("GET", "/streams/{session_id}/token", surface=SURFACE, response=tokens.StreamToken,
+       summary="The RTC token of the session's paid (sd) stream for a viewer who may watch it now (the streamer, a "
+               "payer inside their window, a ticket buyer, a pass holder); 403 otherwise. Subscribe only.")
+def stream_token(call: Call) -> tokens.StreamToken:
+    return tokens.stream_token(call.params["session_id"], call.principal.user_id)

@@ -4,7 +4,8 @@
     private-stream@{streamer}, presence-stream@{streamer} any signed-in user
     presence-stream-viewer@{streamer}.preview.{viewer}    that viewer only
     presence-enc-stream-viewer@{streamer}.sd.{viewer}     that viewer, while they may watch the paid stream
-Presence channels carry `user_id` and the user's public info as channel data.
+Presence channels carry `user_id` and the user's public info as channel data; the paid stream's
+channel adds what `paid_stream` answers (the RTC token: seed 004, "How user get byteplus_token").
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ class Grant:
     presence: dict | None = None  # channel data of a presence channel: {"user_id", "user_info"}
 
 
-def decide(channel: str, user_id: str, may_watch: Callable[[str, str], object | None]) -> Grant:
-    """The grant for `user_id` on `channel`, or Forbidden. `may_watch(streamer, viewer)` answers
-    whether the viewer may watch the streamer's paid stream now (truthy: yes)."""
-    info = {"user_id": user_id, "user_info": {"id": user_id}}
+def decide(channel: str, user_id: str, paid_stream: Callable[[str, str], dict | None],
+           user_info: dict | None = None) -> Grant:
+    """The grant for `user_id` on `channel`, or Forbidden. `paid_stream(streamer, viewer)` answers
+    what the viewer's paid-stream channel data adds, or None when they may not watch it now."""
+    info = {"user_id": user_id, "user_info": user_info or {"id": user_id}}
     if found := USER.fullmatch(channel):
         _only(found["user"], user_id, channel)
         return Grant()
@@ -40,9 +42,10 @@ def decide(channel: str, user_id: str, may_watch: Callable[[str, str], object | 
         return Grant(info)
     if found := PAID.fullmatch(channel):
         _only(found["viewer"], user_id, channel)
-        if not may_watch(found["streamer"], user_id):
+        paid = paid_stream(found["streamer"], user_id)
+        if paid is None:
             raise Forbidden("you may not watch this paid stream now", code="not_authorized", details={"channel": channel})
-        return Grant(info)
+        return Grant({**info, "user_info": {**info["user_info"], **paid}})
     raise Forbidden("no such channel", code="unknown_channel", details={"channel": channel})
 
 

@@ -14,7 +14,7 @@ def never(streamer, viewer):
 
 
 def always(streamer, viewer):
-    return True
+    return {"byteplus_token": "t"}
 
 
 @pytest.mark.parametrize("channel, user, may_watch, presence", [
@@ -29,6 +29,7 @@ def test_allowed(channel, user, may_watch, presence):
     assert (grant.presence is not None) == presence
     if presence:
         assert grant.presence["user_id"] == user
+        assert ("byteplus_token" in grant.presence["user_info"]) == (".sd." in channel)
 
 
 @pytest.mark.parametrize("channel, user, may_watch, code", [
