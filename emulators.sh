@@ -160,6 +160,12 @@ port_of() {
   esac
 }
 
+# Pusher's webhooks of the rooms' presence channels go to the local API (the head-count)
+pusher_webhooks() {
+  printf '[{"url":"http://127.0.0.1:%s/pusher/webhooks","event_types":["channel_occupied","channel_vacated",%s],%s}]' \
+    "$API_PORT" '"member_added","member_removed"' '"filter":{"channel_name_starts_with":"presence-stream@"}'
+}
+
 start_service() {
   local name=$1
   case $name in
@@ -179,7 +185,7 @@ start_service() {
     pusher) SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PUSHER_PORT" SOKETI_METRICS_HOST=127.0.0.1 \
               SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \
               SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \
-              launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
+              SOKETI_DEFAULT_APP_WEBHOOKS="$(pusher_webhooks)" launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
     rtc) (eval "$(stack_env)"; cd "$ROOT"; launch rtc "$PY" -m shared.localstack.rtc --port "$RTC_PORT") ;;
     host) (eval "$(stack_env)"; cd "$ROOT"; launch host "$PY" -m shared.localstack.host --port "$API_PORT") ;;
     ticker) (eval "$(stack_env)"; cd "$ROOT"; launch ticker "$PY" -m shared.localstack.ticker --every "$TICK_SECONDS") ;;

@@ -52,6 +52,19 @@ resource "google_firestore_field" "login_failures_ttl" {
   depends_on = [google_project_service.apis]
 }
 
+# A viewer who left a room (shared/realtime/headcount.py) is kept an hour, past any late webhook
+resource "google_firestore_field" "stream_viewers_ttl" {
+  project    = var.project
+  database   = "(default)"
+  collection = "stream_viewers"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_project_service.apis]
+}
+
 # Step markers' large fields are never queried: no index entries for them (they would only cost
 # writes). The sweep queries `sweep_at`, which keeps its default single-field index.
 resource "google_firestore_field" "steps_unindexed" {

@@ -6,7 +6,8 @@ from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.livestream import pay, sessions, sources
-from shared.livestream.models import Payment, PayRequest, Session, SessionCreate, SessionEnding
+from shared.livestream.models import Payment, PayRequest, Session, SessionCreate, SessionEnding, SessionView
+from shared.realtime import headcount
 
 SURFACE = REGISTRY.surface("sessions", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
                                                        secrets=("JWT_SECRET", "PUSHER_SECRET", "TASK_SECRET")))
@@ -21,9 +22,12 @@ def start_session(call: Call) -> Session:
     return sessions.start(call.principal.user_id, call.body.title, call.body.prices, call.client_key)
 
 
-@route("GET", "/sessions/{session_id}", surface=SURFACE, response=Session, summary="Read a session")
-def get_session(call: Call) -> Session:
-    return sessions.load(call.params["session_id"])
+@route("GET", "/sessions/{session_id}", surface=SURFACE, response=SessionView,
+       summary="Read a session, with its live head-count")
+def get_session(call: Call) -> SessionView:
+    session = sessions.load(call.params["session_id"])
+    count = headcount.head_count(session.user_id) if session.active else 0
+    return SessionView(**session.model_dump(), head_count=count)
 
 
 @route("DELETE", "/sessions/{session_id}", surface=SURFACE, scope="role:creator", owner=SESSION, response=SessionEnding,

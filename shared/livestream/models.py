@@ -90,6 +90,11 @@ class Session(BaseModel):
         return next((p for p in self.show_goal_pairs if p.funding_goal == funding_goal), None)
 
 
+class SessionView(Session):
+    head_count: int = Field(description="viewers in the streamer's room now (members of presence-stream@{streamer}, "
+                                        "the streamer not counted) while the session is live; 0 once it ended")
+
+
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

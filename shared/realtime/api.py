@@ -1,5 +1,6 @@
 """Pusher channel authorization (seed 004, "Pusher Authorization Flow"): pusher-js's own request
-and the batch plugin's, answered with the pusher library's `authenticate`."""
+and the batch plugin's, answered with the pusher library's `authenticate`; Pusher's webhooks, which
+keep each room's live head-count; the paid stream's RTC token."""
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ from shared.core.errors import AppError
 from shared.core.http import FORM, Call, parse_form, parse_json_object, validate
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.realtime import channels, pusher
+from shared.realtime import channels, headcount, pusher
 
 SURFACE = REGISTRY.surface("realtime", FunctionOptions(memory="512Mi", cpu="1", concurrency=32, max_instances=50,
                                                        secrets=("JWT_SECRET", "PUSHER_SECRET", "RTC_APP_KEY")))
@@ -32,6 +33,11 @@ class AuthRequest(BaseModel):
 class BatchAuthRequest(BaseModel):
     socket_id: SocketId
     channel_names: list[ChannelName] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class WebhookApplied(BaseModel):
+    events: int = Field(description="events in the webhook")
+    applied: int = Field(description="changes they made (0 for a duplicate or a late arrival)")
 
 
 class ChannelAuth(BaseModel):
@@ -83,3 +89,14 @@ def authorize_channels(call: Call) -> dict:
                "payer inside their window, a ticket buyer, a pass holder); 403 otherwise. Subscribe only.")
 def stream_token(call: Call) -> tokens.StreamToken:
     return tokens.stream_token(call.params["session_id"], call.principal.user_id)
+
+
+@route("POST", "/pusher/webhooks", surface=SURFACE, public=True, raw=True, response=WebhookApplied, errors=(401,),
+       summary="Pusher's webhooks: channel_occupied, channel_vacated, member_added and member_removed of "
+               "presence-stream@{streamer} keep the room's live head-count. Public, but only a body signed with "
+               "our Pusher app's secret (X-Pusher-Key, X-Pusher-Signature) and sent within 5 minutes is read; "
+               "401 otherwise. Safe to deliver twice or out of order.")
+def receive_webhook(call: Call) -> WebhookApplied:
+    data = pusher.verify_webhook(call.headers.get("X-Pusher-Key"), call.headers.get("X-Pusher-Signature"), call.body)
+    webhook = validate(headcount.Webhook, data, "body")
+    return WebhookApplied(events=len(webhook.events), applied=headcount.apply(webhook))

@@ -20,6 +20,7 @@ USER = re.compile(rf"private-user@(?P<user>{ID})")
 STREAM = re.compile(rf"(?:private|presence)-stream@(?P<streamer>{ID})")
 PREVIEW = re.compile(rf"presence-stream-viewer@(?P<streamer>{ID})\.preview\.(?P<viewer>{ID})")
 PAID = re.compile(rf"presence-enc-stream-viewer@(?P<streamer>{ID})\.sd\.(?P<viewer>{ID})")
+ROOM = re.compile(rf"presence-stream@(?P<streamer>{ID})")  # its members are the room's live head-count
 
 
 @dataclass(frozen=True)

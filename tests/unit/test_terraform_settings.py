@@ -173,15 +173,19 @@ def test_step_markers_expire_by_the_field_the_code_writes(config):
 
     from shared.accounts import credentials, throttle
     from shared.core import claims
+    from shared.realtime import headcount
 
     ttls = {(f["collection"], f["field"]) for f in _of_type(config, "google_firestore_field").values()
             if "ttl_config" in f}
     assert ttls == {(steps.STEPS, "expire_at"), (claims.CLAIMS, "expire_at"),
-                    (credentials.TOKENS, "expire_at"), (throttle.COLLECTION, "expire_at")}
+                    (credentials.TOKENS, "expire_at"), (throttle.COLLECTION, "expire_at"),
+                    (headcount.STREAM_VIEWERS, "expire_at")}
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "steps.py").read_text()
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "claims.py").read_text()
     assert '"expire_at": _expiry(' in (ROOT / "shared" / "accounts" / "credentials.py").read_text()
     assert '"expire_at": expire}' in (ROOT / "shared" / "accounts" / "throttle.py").read_text()
+    assert '"expire_at": None if present else datetime.fromtimestamp(' in (
+        ROOT / "shared" / "realtime" / "headcount.py").read_text()
 
 
 def test_the_queries_have_their_composite_indexes(config):
