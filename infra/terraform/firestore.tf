@@ -1,9 +1,20 @@
-# Step markers (shared/core/steps.py) carry `expire_at`, a timestamp past any redelivery window:
-# Firestore's TTL policy deletes them after it, so the idempotency collection does not grow forever.
-resource "google_firestore_field" "steps_ttl" {
+# Documents that go by Firestore's TTL policy on their `expire_at` timestamp, so these collections
+# do not grow forever:
+#   steps           step markers (shared/core/steps.py), past any redelivery window
+#   claims          claims (shared/core/claims.py), a day past their lease: a crashed holder's too
+#   refresh_tokens  refresh tokens (shared/accounts/credentials.py), a day past their expiry
+#   login_failures  the login limiter's counters (shared/accounts/throttle.py), a window past theirs
+#   stream_viewers  viewers who left a room (shared/realtime/headcount.py), an hour on: past any late webhook
+locals {
+  ttl_collections = ["steps", "claims", "refresh_tokens", "login_failures", "stream_viewers"]
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = toset(local.ttl_collections)
+
   project    = var.project
   database   = "(default)"
-  collection = "steps"
+  collection = each.key
   field      = "expire_at"
 
   ttl_config {}
@@ -12,57 +23,14 @@ resource "google_firestore_field" "steps_ttl" {
   depends_on = [google_project_service.apis]
 }
 
-# Claims (shared/core/claims.py) carry `expire_at` a day past their lease: a crashed holder's claim
-# is removed by the same TTL mechanism.
-resource "google_firestore_field" "claims_ttl" {
-  project    = var.project
-  database   = "(default)"
-  collection = "claims"
-  field      = "expire_at"
-
-  ttl_config {}
-  index_config {}
-
-  depends_on = [google_project_service.apis]
+moved {
+  from = google_firestore_field.steps_ttl
+  to   = google_firestore_field.ttl["steps"]
 }
 
-# Refresh tokens (shared/accounts/credentials.py) carry `expire_at` a day past their expiry, and the
-# login limiter's counters (shared/accounts/throttle.py) one window past theirs: both go by TTL.
-resource "google_firestore_field" "refresh_tokens_ttl" {
-  project    = var.project
-  database   = "(default)"
-  collection = "refresh_tokens"
-  field      = "expire_at"
-
-  ttl_config {}
-  index_config {}
-
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_firestore_field" "login_failures_ttl" {
-  project    = var.project
-  database   = "(default)"
-  collection = "login_failures"
-  field      = "expire_at"
-
-  ttl_config {}
-  index_config {}
-
-  depends_on = [google_project_service.apis]
-}
-
-# A viewer who left a room (shared/realtime/headcount.py) is kept an hour, past any late webhook
-resource "google_firestore_field" "stream_viewers_ttl" {
-  project    = var.project
-  database   = "(default)"
-  collection = "stream_viewers"
-  field      = "expire_at"
-
-  ttl_config {}
-  index_config {}
-
-  depends_on = [google_project_service.apis]
+moved {
+  from = google_firestore_field.claims_ttl
+  to   = google_firestore_field.ttl["claims"]
 }
 
 # Step markers' large fields are never queried: no index entries for them (they would only cost

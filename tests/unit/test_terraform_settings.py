@@ -175,11 +175,12 @@ def test_step_markers_expire_by_the_field_the_code_writes(config):
     from shared.core import claims
     from shared.realtime import headcount
 
-    ttls = {(f["collection"], f["field"]) for f in _of_type(config, "google_firestore_field").values()
-            if "ttl_config" in f}
-    assert ttls == {(steps.STEPS, "expire_at"), (claims.CLAIMS, "expire_at"),
-                    (credentials.TOKENS, "expire_at"), (throttle.COLLECTION, "expire_at"),
-                    (headcount.STREAM_VIEWERS, "expire_at")}
+    ttls = {name: f for name, f in _of_type(config, "google_firestore_field").items() if "ttl_config" in f}
+    assert list(ttls) == ["ttl"], "every TTL policy is one entry of local.ttl_collections"
+    assert _expr(ttls["ttl"]["for_each"]) == "toset(local.ttl_collections)"
+    assert (_expr(ttls["ttl"]["collection"]), ttls["ttl"]["field"]) == ("each.key", "expire_at")
+    assert set(_locals(config)["ttl_collections"]) == {
+        steps.STEPS, claims.CLAIMS, credentials.TOKENS, throttle.COLLECTION, headcount.STREAM_VIEWERS}
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "steps.py").read_text()
     assert '"expire_at": datetime.fromtimestamp(' in (ROOT / "shared" / "core" / "claims.py").read_text()
     assert '"expire_at": _expiry(' in (ROOT / "shared" / "accounts" / "credentials.py").read_text()
