@@ -26,3 +26,8 @@ output "service_accounts" {
     tasks   = google_service_account.tasks.email
   }
 }
+
+output "pusher_webhook_url" {
+  description = "The Pusher app's webhook URL, for the events channel_occupied, channel_vacated, member_added and member_removed (the rooms' live head-count)."
+  value       = "${google_cloudfunctions2_function.functions["realtime-api"].service_config[0].uri}/pusher/webhooks"
+}

@@ -375,3 +375,14 @@ def test_http_invokers_follow_public_flag(config):
     ]
     assert len(private) == 1
     assert re.search(r"inlocal\.http_functions:.*if!(\w+)\.public\}", _squash(private[0].get("for_each")))
+
+
+def test_the_pusher_webhook_url_is_the_webhook_routes_function(config, registry, tfvars):
+    """What the Pusher app is told to call: the function serving POST /pusher/webhooks, that path."""
+    value = _squash(_labelled(config, "output")["pusher_webhook_url"]["value"])
+    found = re.fullmatch(r'\$\{google_cloudfunctions2_function\.functions\["([\w-]+)"\]\.service_config\[0\]\.uri\}'
+                         r'(/[\w/]+)', value)
+    assert found, value
+    (route,) = [r for r in registry.routes if r.path == found[2]]
+    assert route.method == "POST" and route.public
+    assert f"{route.surface}-api" == found[1] and tfvars["functions"][found[1]]["kind"] == "http"
