@@ -24,6 +24,7 @@ FEATURES = (
     "shared.backpack.api",
     "shared.access.receivers",
     "shared.realtime.api",
+    "shared.realtime.receivers",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.

@@ -1,17 +1,23 @@
 """The live head-count of each streamer's room (seed 004: the `StreamViewer` model, distinct from
 `session.viewers`, which records who paid): who is in `presence-stream@{streamer}` now, kept from
-Pusher's webhooks.
+Pusher's webhooks and checked against Pusher's own list of the room's members.
 
 Webhooks come at least once and in no set order (the sender posts each one on its own). Every
-event is placed by the sender's clock and its index in its batch (`Order`); a viewer's document
-keeps the place of the last event it applied, and an event placed at or before it changes nothing,
-so a duplicate or a late arrival is a no-op. `channel_vacated` empties the room as of its place:
-viewers added before it leave, and a late `member_added` placed before it is ignored. The streamer
-is not counted in their own room.
+event is placed by the sender's clock and its index in its webhook (`Order`); a viewer's document
+keeps the place of the last event applied, and `applies` decides, as a plain rule, whether an
+event changes it, so a duplicate or a late arrival is a no-op. The streamer is not counted in
+their own room.
+
+A webhook can also be lost for good (Pusher retries for minutes, soketi not at all): a viewer
+whose removal never came would be counted forever. So the maintenance tick compares each live
+room, every few minutes, with Pusher's list of its members, and corrects what no webhook still
+deliverable could correct.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
+from typing import Callable
 
 from pydantic import BaseModel, Field
 
@@ -20,10 +26,13 @@ from shared.core.firestore import db, run_transaction
 from shared.realtime.channels import ROOM
 
 ROOMS, STREAM_VIEWERS = "stream_rooms", "stream_viewers"
-# Far past the webhooks' freshness window (300 s): a late event still finds the viewer's last place
-TOMBSTONE_SECONDS = 3600
 MEMBER_ADDED, MEMBER_REMOVED = "member_added", "member_removed"
 CHANNEL_OCCUPIED, CHANNEL_VACATED = "channel_occupied", "channel_vacated"
+# A place this old can no longer be beaten by a webhook (they are refused after 300 s), with a
+# minute's margin for the sender's clock: a check against Pusher's list may correct it
+SETTLED_MS = 360_000
+RECHECK_SECONDS = 300  # how often a live room is checked against Pusher's list
+TOMBSTONE_SECONDS = 3600  # a viewer who left is kept this long: any late webhook still meets it
 
 Order = tuple[int, int]  # (the sender's time_ms, the event's index in its webhook)
 BEFORE_ALL: Order = (0, 0)
@@ -42,23 +51,33 @@ class Webhook(BaseModel):
     events: list[WebhookEvent] = Field(max_length=1000)
 
 
-class StreamViewer(BaseModel):
-    user_id: str
-    present: bool
-    at: list[int] = Field(description="the place (time_ms, index) of the last event applied")
+def applies(present: bool, order: Order, kept: tuple[Order, bool] | None, vacated_at: Order,
+            sweep: bool = False) -> bool:
+    """Whether an event placing a viewer in the room (`present`) or out of it at `order` changes
+    what is kept for them (`kept`: the place and presence of the last event applied, if any).
+
+    A later place wins. At the same place (a duplicate, or two events of one millisecond from
+    different webhooks, their order lost) a removal wins over an arrival: better a viewer missed
+    until their next event than a ghost. An arrival placed before the room's last vacancy is
+    stale, as everyone left then; a vacancy's `sweep` takes out only those who arrived before it.
+    """
+    if present and order < vacated_at:
+        return False
+    if kept is None:
+        return True
+    kept_order, kept_present = kept
+    if order != kept_order:
+        return order > kept_order
+    return kept_present and not present and not sweep
 
 
-def _room(streamer_id: str):
-    return db().collection(ROOMS).document(streamer_id)
-
-
-def _viewer(streamer_id: str, user_id: str):
-    return _room(streamer_id).collection(STREAM_VIEWERS).document(user_id)
-
-
-def _place(snap, field: str) -> Order:
-    value = (snap.to_dict() or {}).get(field) if snap.exists else None
-    return tuple(value) if value else BEFORE_ALL
+def corrects(present: bool, settled: Order, kept: tuple[Order, bool] | None, vacated_at: Order) -> bool:
+    """Whether Pusher's list of the room's members, saying the viewer is `present` or not, corrects
+    what is kept for them: only where it disagrees and no webhook still deliverable (placed after
+    `settled`) speaks for them, the room's last vacancy included."""
+    if kept is not None and (kept[0] >= settled or kept[1] == present):
+        return False
+    return not (present and settled < vacated_at)
 
 
 def apply(webhook: Webhook) -> int:
@@ -70,20 +89,61 @@ def apply(webhook: Webhook) -> int:
             continue
         streamer, order = found["streamer"], (webhook.time_ms, index)
         if event.name in (MEMBER_ADDED, MEMBER_REMOVED) and event.user_id and event.user_id != streamer:
-            changed += _member(streamer, event.user_id, event.name == MEMBER_ADDED, order)
+            present = event.name == MEMBER_ADDED
+            changed += _member(streamer, event.user_id, present, order, functools.partial(applies, present, order))
         elif event.name == CHANNEL_OCCUPIED:
             changed += _occupancy(streamer, True, order)
         elif event.name == CHANNEL_VACATED:
             changed += _occupancy(streamer, False, order)
-            changed += _empty(streamer, order)
+            sweep = functools.partial(applies, False, order, sweep=True)
+            changed += sum(_member(streamer, user, False, order, sweep) for user in _present_users(streamer))
     return changed
 
 
-def _member(streamer_id: str, user_id: str, present: bool, order: Order) -> bool:
+def head_count(streamer_id: str) -> int:
+    """Viewers in the streamer's room now."""
+    return int(_present(streamer_id).count().get()[0][0].value)
+
+
+def check_room(streamer_id: str, members: set[str]) -> int:
+    """Correct the room from Pusher's list of its `members` (see `corrects`); the number of
+    viewers corrected."""
+    settled = (int(clock.now() * 1000) - SETTLED_MS, 0)
+    members = members - {streamer_id}
+    changed = 0
+    for user in (_present_users(streamer_id) - members) | members:
+        present = user in members
+        changed += _member(streamer_id, user, present, settled, functools.partial(corrects, present, settled))
+    _room(streamer_id).set({"checked_at": clock.now()}, merge=True)
+    return changed
+
+
+def due_for_check(streamer_id: str) -> bool:
+    checked = _field(_room(streamer_id).get(), "checked_at")
+    return checked is None or checked <= clock.now() - RECHECK_SECONDS
+
+
+def _room(streamer_id: str):
+    return db().collection(ROOMS).document(streamer_id)
+
+
+def _viewer(streamer_id: str, user_id: str):
+    return _room(streamer_id).collection(STREAM_VIEWERS).document(user_id)
+
+
+def _field(snap, name: str):
+    return (snap.to_dict() or {}).get(name) if snap.exists else None
+
+
+def _member(streamer_id: str, user_id: str, present: bool, order: Order,
+            decide: Callable[[tuple[Order, bool] | None, Order], bool]) -> bool:
+    """Set the viewer `present` or not at `order` if `decide(kept, vacated_at)` says so."""
     def body(txn) -> bool:
         room = _room(streamer_id).get(transaction=txn)
         viewer = _viewer(streamer_id, user_id).get(transaction=txn)
-        if order <= _place(viewer, "at") or (present and order <= _place(room, "vacated_at")):
+        kept_order = _field(viewer, "at")
+        kept = None if kept_order is None else (tuple(kept_order), bool(_field(viewer, "present")))
+        if not decide(kept, tuple(_field(room, "vacated_at") or BEFORE_ALL)):
             return False
         txn.set(_viewer(streamer_id, user_id), {
             "user_id": user_id, "present": present, "at": list(order),
@@ -94,13 +154,15 @@ def _member(streamer_id: str, user_id: str, present: bool, order: Order) -> bool
 
 
 def _occupancy(streamer_id: str, occupied: bool, order: Order) -> bool:
-    """The room's own state; the latest vacancy's place also bars older arrivals (see `_member`)."""
+    """The room's own state (a re-occupation wins a tie with the vacancy); the latest vacancy's
+    place also bars older arrivals (see `applies`)."""
     def body(txn) -> bool:
         room = _room(streamer_id).get(transaction=txn)
+        kept = tuple(_field(room, "at") or BEFORE_ALL)
         change = {}
-        if order > _place(room, "at"):
+        if order > kept or (order == kept and occupied and not _field(room, "occupied")):
             change.update(occupied=occupied, at=list(order))
-        if not occupied and order > _place(room, "vacated_at"):
+        if not occupied and order > tuple(_field(room, "vacated_at") or BEFORE_ALL):
             change["vacated_at"] = list(order)
         if change:
             txn.set(_room(streamer_id), change, merge=True)
@@ -109,18 +171,11 @@ def _occupancy(streamer_id: str, occupied: bool, order: Order) -> bool:
     return run_transaction(body)
 
 
-def _empty(streamer_id: str, order: Order) -> int:
-    """Everyone still counted when the room emptied leaves. Run on every delivery of the vacancy:
-    a delivery that failed half-way is finished by the next."""
-    return sum(_member(streamer_id, snap.id, False, order) for snap in _present(streamer_id).stream())
-
-
-def head_count(streamer_id: str) -> int:
-    """Viewers in the streamer's room now."""
-    return int(_present(streamer_id).count().get()[0][0].value)
-
-
 def _present(streamer_id: str):
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     return _room(streamer_id).collection(STREAM_VIEWERS).where(filter=FieldFilter("present", "==", True))
+
+
+def _present_users(streamer_id: str) -> set[str]:
+    return {snap.id for snap in _present(streamer_id).select([]).stream()}

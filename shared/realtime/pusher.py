@@ -5,7 +5,7 @@ import functools
 import json
 
 from shared.core.config import settings
-from shared.core.errors import Unauthorized
+from shared.core.errors import Unauthorized, ValidationFailed
 
 MAX_EVENT_BYTES = 10 * 1024
 MAX_CHANNELS_PER_CALL = 100
@@ -17,7 +17,7 @@ class PusherError(RuntimeError):
 
 def stream_channels(streamer_id: str) -> list[str]:
     """The three channels that carry a streamer's goal events (seed 000, `trigger_notify_goal_added`)."""
-    return [f"private-stream@{streamer_id}", f"presence-stream@{streamer_id}", f"private-user@{streamer_id}"]
+    return [f"private-stream@{streamer_id}", room_channel(streamer_id), f"private-user@{streamer_id}"]
 
 
 def viewer_preview_channel(streamer_id: str, viewer_id: str) -> str:
@@ -56,6 +56,19 @@ def trigger(channels: list[str], event: str, data: dict) -> None:
             raise PusherError(f"pusher refused {event}: {response['error']}")
 
 
+def room_channel(streamer_id: str) -> str:
+    """The streamer's room: its presence members are the live head-count (shared/realtime/headcount.py)."""
+    return f"presence-stream@{streamer_id}"
+
+
+def members(channel: str) -> set[str]:
+    """The user ids subscribed to a presence channel now, from Pusher's HTTP API."""
+    response = client().users_info(channel)
+    if not isinstance(response, dict) or not isinstance(response.get("users"), list):
+        raise PusherError(f"pusher did not list the members of {channel}: {response!r}")
+    return {str(user["id"]) for user in response["users"]}
+
+
 def authenticate(channel: str, socket_id: str, presence: dict | None = None) -> dict:
     """What a client sends to subscribe to a private or presence channel: {"auth"[, "channel_data"]}."""
     return client().authenticate(channel=channel, socket_id=socket_id, custom_data=presence)
@@ -66,8 +79,10 @@ def verify_webhook(key: str | None, signature: str | None, body: bytes) -> dict:
     with the app secret) within the last 5 minutes, checked by the pusher library; else 401."""
     try:
         data = client().validate_webhook(key, signature, body) if key and signature else None
-    except (TypeError, UnicodeDecodeError):
+    except (TypeError, UnicodeDecodeError):  # a header or body that is not text
         data = None
+    except AttributeError:  # signed by us, but JSON other than an object: the library reads .get of it
+        raise ValidationFailed("the webhook body is not a JSON object") from None
     if data is None:
         raise Unauthorized("the webhook is not signed by our Pusher app, or is stale", code="bad_webhook")
     return data

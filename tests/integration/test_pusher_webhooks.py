@@ -1,19 +1,22 @@
 """Pusher's webhooks against the running API: only bodies signed with our app's secret and sent
 within 5 minutes are read, and the head-count they keep survives duplicates, late arrivals and
-vacancies. Bodies are signed here as Pusher signs them (HMAC-SHA256 of the body, hex)."""
+vacancies; Pusher's own list of a room's members (the local Pusher server's) corrects what lost
+webhooks left. Bodies are signed here as Pusher signs them (HMAC-SHA256 of the body, hex)."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import os
 import time
 
 import pytest
+from google.cloud.firestore import DELETE_FIELD
 
 from shared.core import ids
 from shared.core.config import settings
-from shared.realtime import headcount
-from tests.support import User, start_session
+from shared.realtime import headcount, pusher
+from tests.support import PusherSocket, User, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -136,3 +139,65 @@ def test_the_session_shows_its_head_count(api):
     assert shown.status_code == 200 and shown.json()["head_count"] == 2
     api.call("DELETE", f"/sessions/{session['id']}", streamer)
     assert api.call("GET", f"/sessions/{session['id']}", streamer).json()["head_count"] == 0
+
+
+def test_signed_json_that_is_not_an_object_is_a_bad_request(api):
+    for raw in (b"[]", b"null", b"1"):
+        answer = send(api, raw)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), answer.text
+
+
+def test_separate_webhooks_of_one_millisecond(api):
+    t = now_ms()
+    streamer, a, b = ids.new_id(), ids.new_id(), ids.new_id()
+    send(api, body([added(streamer, a)], t))
+    assert send(api, body([removed(streamer, a)], t)).json()["applied"] == 1  # the same place: the removal wins
+    assert send(api, body([added(streamer, a)], t)).json()["applied"] == 0
+    # the last viewer leaves and a new one arrives in the same millisecond: the newcomer counts
+    send(api, body([vacated(streamer)], t + 1))
+    assert send(api, body([added(streamer, b)], t + 1)).json()["applied"] == 1
+    assert headcount.head_count(streamer) == 1
+
+
+def listen_in_room(streamer: str, user: str) -> PusherSocket:
+    """A real subscriber of the streamer's room on the local Pusher server, as `user`."""
+    sock = PusherSocket("127.0.0.1", int(os.environ["PUSHER_PORT"]), os.environ["PUSHER_KEY"])
+    channel = pusher.room_channel(streamer)
+    sock.subscribe(channel, pusher.client().authenticate(channel, sock.socket_id, custom_data={"user_id": user}))
+    return sock
+
+
+def lose_webhooks(streamer: str, ghost: str, missing: str) -> None:
+    """As if `ghost`'s removal was lost seven minutes ago, and `missing`'s arrival just now."""
+    long_ago = now_ms() - headcount.SETTLED_MS - 60_000
+    headcount.apply(headcount.Webhook(time_ms=long_ago, events=[added(streamer, ghost)]))
+    wait_until(lambda: headcount.head_count(streamer) == 2, what="the listener's arrival")
+    headcount._viewer(streamer, missing).delete()
+
+
+def test_pusher_s_list_corrects_lost_webhooks(api):
+    streamer, listener, ghost, recent = ids.new_id(), ids.new_id(), ids.new_id(), ids.new_id()
+    sock = listen_in_room(streamer, listener)
+    try:
+        lose_webhooks(streamer, ghost, listener)
+        send(api, body([added(streamer, recent)]))  # not listed, but a webhook may still remove them
+        assert pusher.members(pusher.room_channel(streamer)) == {listener}
+        assert headcount.check_room(streamer, {listener, streamer}) == 2  # the ghost leaves, the listener arrives
+        assert headcount.check_room(streamer, {listener}) == 0
+        assert headcount.head_count(streamer) == 2  # the listener and the recent arrival
+    finally:
+        sock.close()
+
+
+def test_the_tick_checks_live_rooms(api):
+    streamer = User.new("role:creator")
+    start_session(api, streamer)
+    listener, ghost = ids.new_id(), ids.new_id()
+    sock = listen_in_room(streamer.id, listener)
+    try:
+        lose_webhooks(streamer.id, ghost, listener)
+        headcount._room(streamer.id).update({"checked_at": DELETE_FIELD})  # due for its check at the next tick
+        wait_until(lambda: headcount.head_count(streamer.id) == 1 and headcount._viewer(streamer.id, listener).get().exists,
+                   timeout=20, what="the tick to check the room")
+    finally:
+        sock.close()

@@ -5,12 +5,29 @@
 //
 // "batch": true authorizes through the pusher-js-auth plugin (one request, channel_name[i]);
 // otherwise pusher-js's own request goes to the endpoint (socket_id, channel_name).
-// Output, as the last line: {channel: {"ok": true, "me": presence member or null} | {"ok": false[, "status"]}}
-// (the batch plugin hands pusher-js no status for a refused channel)
+// Output, as the last line: {"requests": auth requests sent, "channels": {channel: {"ok": true, "me":
+// presence member or null} | {"ok": false, "status": HTTP status, or the batch answer's for the channel}}}
 const Pusher = require("pusher-js");
 const PusherBatchAuthorizer = require("pusher-js-auth");
 
 const args = JSON.parse(process.argv[2]);
+let requests = 0; // every auth request, pusher-js's own or the plugin's, goes through Runtime.createXHR
+const createXHR = Pusher.Runtime.createXHR;
+Pusher.Runtime.createXHR = function (...xhrArgs) {
+  requests += 1;
+  return createXHR.apply(this, xhrArgs);
+};
+// pusher-js 7 drops the status the plugin reports for a refused channel: keep it on the way
+const refusedInBatch = {};
+const batchAuthorizer = (channel, options) => {
+  const plugin = PusherBatchAuthorizer(channel, options);
+  return {
+    authorize: (socketId, callback) => plugin.authorize(socketId, (error, data) => {
+      if (error) refusedInBatch[channel.name] = data;
+      callback(error, data);
+    }),
+  };
+};
 const options = {
   wsHost: "127.0.0.1",
   wsPort: args.wsPort,
@@ -20,13 +37,13 @@ const options = {
   authEndpoint: args.authEndpoint,
   auth: { headers: { Authorization: `Bearer ${args.token}` } },
 };
-if (args.batch) options.authorizer = PusherBatchAuthorizer;
+if (args.batch) options.authorizer = batchAuthorizer;
 
 const pusher = new Pusher(args.key, options);
 const results = {};
 const finish = () => {
   pusher.disconnect();
-  process.stdout.write("\n" + JSON.stringify(results) + "\n");
+  process.stdout.write("\n" + JSON.stringify({ requests, channels: results }) + "\n");
   process.exit(0);
 };
 const timer = setTimeout(() => {
@@ -49,7 +66,6 @@ for (const name of args.channels) {
     settle(name, { ok: true, me });
   });
   channel.bind("pusher:subscription_error", (error) => {
-    // pusher-js's own authorizer reports {status}; the batch plugin hands on the channel's status
-    settle(name, { ok: false, status: typeof error === "object" ? error.status : error });
+    settle(name, { ok: false, status: args.batch ? refusedInBatch[name] : error.status });
   });
 }
