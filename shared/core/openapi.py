@@ -70,7 +70,7 @@ def document(registry: Registry) -> dict:
         if route.response:
             ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
         op["responses"] = {str(route.status): ok}
-        errors = [400] if (route.body or route.form or route.query) else []
+        errors = [400] if (route.body or route.form or route.raw or route.query) else []  # raw: the handler validates
         if "requestBody" in op:
             errors += [413] if route.raw else [413, 415]
         if route.public:
