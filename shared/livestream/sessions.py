@@ -46,12 +46,6 @@ def load(session_id: str, txn=None) -> Session:
     return firestore.load(session_ref(session_id), Session, "session", txn)
 
 
-def live_streamers() -> list[str]:
-    """The streamers with an active session now."""
-    query = firestore.where(SESSIONS, active=True).select(["user_id"])
-    return [snap.get("user_id") for snap in query.stream()]
-
-
 def load_owned(session_id: str, user_id: str, txn=None) -> Session:
     """The session if `user_id` streams it; anyone else is told it does not exist."""
     session = load(session_id, txn)

@@ -9,9 +9,9 @@ event changes it, so a duplicate or a late arrival is a no-op. The streamer is n
 their own room.
 
 A webhook can also be lost for good (Pusher retries for minutes, soketi not at all): a viewer
-whose removal never came would be counted forever. So the maintenance tick compares each live
-room, every few minutes, with Pusher's list of its members, and corrects what no webhook still
-deliverable could correct.
+whose removal never came would be counted forever. So the maintenance tick compares each room
+someone is in, every few minutes, with Pusher's list of its members, and corrects what no webhook
+still deliverable could correct.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Callable
 from pydantic import BaseModel, Field
 
 from shared.core import clock
-from shared.core.firestore import db, run_transaction
+from shared.core.firestore import db, delete_field, run_transaction
 from shared.realtime.channels import ROOM
 
 ROOMS, STREAM_VIEWERS = "stream_rooms", "stream_viewers"
@@ -31,7 +31,7 @@ CHANNEL_OCCUPIED, CHANNEL_VACATED = "channel_occupied", "channel_vacated"
 # A place this old can no longer be beaten by a webhook (they are refused after 300 s), with a
 # minute's margin for the sender's clock: a check against Pusher's list may correct it
 SETTLED_MS = 360_000
-RECHECK_SECONDS = 300  # how often a live room is checked against Pusher's list
+RECHECK_SECONDS = 300  # how often a room with someone in it is checked against Pusher's list
 TOMBSTONE_SECONDS = 3600  # a viewer who left is kept this long: any late webhook still meets it
 
 Order = tuple[int, int]  # (the sender's time_ms, the event's index in its webhook)
@@ -107,20 +107,24 @@ def head_count(streamer_id: str) -> int:
 
 def check_room(streamer_id: str, members: set[str]) -> int:
     """Correct the room from Pusher's list of its `members` (see `corrects`); the number of
-    viewers corrected."""
+    viewers corrected. The room is checked again in RECHECK_SECONDS while anyone is in it."""
     settled = (int(clock.now() * 1000) - SETTLED_MS, 0)
     members = members - {streamer_id}
     changed = 0
     for user in (_present_users(streamer_id) - members) | members:
         present = user in members
         changed += _member(streamer_id, user, present, settled, functools.partial(corrects, present, settled))
-    _room(streamer_id).set({"checked_at": clock.now()}, merge=True)
+    again = clock.now() + RECHECK_SECONDS if members or _present_users(streamer_id) else delete_field()
+    _room(streamer_id).set({"check_due_at": again}, merge=True)
     return changed
 
 
-def due_for_check(streamer_id: str) -> bool:
-    checked = _field(_room(streamer_id).get(), "checked_at")
-    return checked is None or checked <= clock.now() - RECHECK_SECONDS
+def rooms_due(limit: int = 100) -> list[str]:
+    """Rooms someone entered whose check against Pusher's list is due, the most overdue first."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = db().collection(ROOMS).where(filter=FieldFilter("check_due_at", "<=", clock.now()))
+    return [snap.id for snap in query.order_by("check_due_at").limit(limit).select([]).stream()]
 
 
 def _room(streamer_id: str):
@@ -145,6 +149,8 @@ def _member(streamer_id: str, user_id: str, present: bool, order: Order,
         kept = None if kept_order is None else (tuple(kept_order), bool(_field(viewer, "present")))
         if not decide(kept, tuple(_field(room, "vacated_at") or BEFORE_ALL)):
             return False
+        if present and _field(room, "check_due_at") is None:  # someone is in: check the room from now on
+            txn.set(_room(streamer_id), {"check_due_at": clock.now() + RECHECK_SECONDS}, merge=True)
         txn.set(_viewer(streamer_id, user_id), {
             "user_id": user_id, "present": present, "at": list(order),
             "expire_at": None if present else datetime.fromtimestamp(clock.now() + TOMBSTONE_SECONDS, timezone.utc)})

@@ -1,12 +1,11 @@
-"""The maintenance tick checks each live room's head-count against Pusher's list of its members,
-every few minutes a room, so that a webhook lost for good does not leave a ghost viewer counted."""
+"""The maintenance tick checks the head-count of each room someone is in against Pusher's list of
+its members, every few minutes a room, so that a webhook lost for good leaves no ghost counted."""
 from __future__ import annotations
 
 import logging
 
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.livestream import sessions
 from shared.maintenance import TICK, Tick
 from shared.realtime import headcount, pusher
 
@@ -16,11 +15,9 @@ CHECKER = FunctionOptions(memory="256Mi", cpu="0.167", timeout=300, max_instance
 
 @REGISTRY.receiver(TICK, step=False, options=CHECKER)
 def check_room_head_counts(tick: Tick) -> str:
-    """Idempotent by nature: a check sets what Pusher lists, and a room just checked is skipped."""
+    """Idempotent by nature: a check sets what Pusher lists, and a room just checked is not due."""
     checked = corrected = 0
-    for streamer in sessions.live_streamers():
-        if not headcount.due_for_check(streamer):
-            continue
+    for streamer in headcount.rooms_due():
         try:
             members = pusher.members(pusher.room_channel(streamer))
         except Exception as trouble:  # one room's trouble does not keep the others unchecked; the next tick retries it

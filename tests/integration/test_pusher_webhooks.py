@@ -11,7 +11,6 @@ import os
 import time
 
 import pytest
-from google.cloud.firestore import DELETE_FIELD
 
 from shared.core import ids
 from shared.core.config import settings
@@ -189,15 +188,18 @@ def test_pusher_s_list_corrects_lost_webhooks(api):
         sock.close()
 
 
-def test_the_tick_checks_live_rooms(api):
-    streamer = User.new("role:creator")
-    start_session(api, streamer)
-    listener, ghost = ids.new_id(), ids.new_id()
-    sock = listen_in_room(streamer.id, listener)
+def test_the_tick_checks_the_rooms_someone_is_in(api):
+    streamer, listener, ghost = ids.new_id(), ids.new_id(), ids.new_id()
+    sock = listen_in_room(streamer, listener)
     try:
-        lose_webhooks(streamer.id, ghost, listener)
-        headcount._room(streamer.id).update({"checked_at": DELETE_FIELD})  # due for its check at the next tick
-        wait_until(lambda: headcount.head_count(streamer.id) == 1 and headcount._viewer(streamer.id, listener).get().exists,
+        lose_webhooks(streamer, ghost, listener)
+        assert headcount._room(streamer).get().get("check_due_at") > time.time()  # set when someone came in
+        headcount._room(streamer).update({"check_due_at": 0})  # as if RECHECK_SECONDS had passed
+        wait_until(lambda: headcount.head_count(streamer) == 1 and headcount._viewer(streamer, listener).get().exists,
                    timeout=20, what="the tick to check the room")
     finally:
         sock.close()
+    wait_until(lambda: headcount.head_count(streamer) == 0, what="the listener to leave")
+    headcount._room(streamer).update({"check_due_at": 0})
+    wait_until(lambda: "check_due_at" not in headcount._room(streamer).get().to_dict(),
+               timeout=20, what="the empty room to be checked, then left alone")
