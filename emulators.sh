@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local stack: real emulators (Firestore, Pub/Sub, Cloud Tasks, Cloud Storage), a Pusher-protocol
-# server (soketi), a BytePlus RTC OpenAPI server (the snapshot actions) and the functions host
-# serving the API.
+# server (soketi), a BytePlus RTC OpenAPI server (the snapshot actions), a So-net mpay payment
+# gateway and the functions host serving the API.
 #
 #   ./emulators.sh run      set up, start everything, stay in the foreground (Ctrl-C stops it all)
 #   ./emulators.sh start    start in the background, return once every part is healthy
@@ -12,8 +12,9 @@
 #   ./emulators.sh test     set up, then run the test suite (it starts its own stack on free ports)
 #
 # Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
-# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT RTC_PORT STACK_DIR; TICK_SECONDS (the local Cloud
-# Scheduler), STEPS_SWEEP_AFTER, EXCLUSIVE_ANSWER_SECONDS, EXCLUSIVE_START_GRACE.
+# STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT RTC_PORT SONET_PORT STACK_DIR; TICK_SECONDS (the local
+# Cloud Scheduler), STEPS_SWEEP_AFTER, EXCLUSIVE_ANSWER_SECONDS, EXCLUSIVE_START_GRACE,
+# SHOP_ORDER_TTL_SECONDS.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +30,7 @@ STORAGE_PORT=${STORAGE_PORT:-4443}
 PUSHER_PORT=${PUSHER_PORT:-6001}
 PUSHER_METRICS_PORT=${PUSHER_METRICS_PORT:-9601}
 RTC_PORT=${RTC_PORT:-8129}
+SONET_PORT=${SONET_PORT:-8131}
 # Local Pusher credentials (the Python client wants a digits-only app id).
 PUSHER_APP_ID=${PUSHER_APP_ID:-100001}
 PUSHER_KEY=${PUSHER_KEY:-local-key}
@@ -38,11 +40,13 @@ RTC_APP_ID=${RTC_APP_ID:-local0rtc0app00000000000}  # 24 characters, as BytePlus
 RTC_ACCESS_KEY_ID=${RTC_ACCESS_KEY_ID:-local-rtc-access-key}
 RTC_SECRET_KEY=${RTC_SECRET_KEY:-local-rtc-secret-key}
 RTC_REGION=${RTC_REGION:-ap-singapore-1}
-SERVICES=(firestore pubsub tasks storage pusher rtc host ticker)
+SONET_ICP_ID=${SONET_ICP_ID:-localicp}  # our merchant id at the local So-net gateway
+SERVICES=(firestore pubsub tasks storage pusher rtc sonet host ticker)
 TICK_SECONDS=${TICK_SECONDS:-30}  # the local Cloud Scheduler: maintenance.tick period
 STEPS_SWEEP_AFTER=${STEPS_SWEEP_AFTER:-60}  # seconds before the tick's sweep sends what a step left unsent
 EXCLUSIVE_ANSWER_SECONDS=${EXCLUSIVE_ANSWER_SECONDS:-120}  # a streamer's time to answer a 1-on-1 invitation
 EXCLUSIVE_START_GRACE=${EXCLUSIVE_START_GRACE:-65}  # then to start the 1-on-1 before the prepaid is refunded
+SHOP_ORDER_TTL_SECONDS=${SHOP_ORDER_TTL_SECONDS:-1800}  # an order unpaid this long expires
 TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
 
 say() { printf '%s\n' "$*" >&2; }
@@ -72,6 +76,10 @@ export RTC_SECRET_KEY=$RTC_SECRET_KEY
 export RTC_REGION=$RTC_REGION
 export TASKS_TARGET_URL=http://127.0.0.1:$API_PORT/tasks
 export API_URL=http://127.0.0.1:$API_PORT
+export SHOP_URL=http://127.0.0.1:$API_PORT
+export SONET_URL=http://127.0.0.1:$SONET_PORT
+export SONET_ICP_ID=$SONET_ICP_ID
+export SHOP_ORDER_TTL_SECONDS=$SHOP_ORDER_TTL_SECONDS
 export TICK_SECONDS=$TICK_SECONDS
 export STEPS_SWEEP_AFTER=$STEPS_SWEEP_AFTER
 export EXCLUSIVE_ANSWER_SECONDS=$EXCLUSIVE_ANSWER_SECONDS
@@ -131,6 +139,8 @@ healthy() {
       (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.health pusher 2>/dev/null) ;;
     rtc)
       curl -fsS -m 2 "http://127.0.0.1:$RTC_PORT/healthz" 2>/dev/null | grep -q '"service": "rtc-openapi"' ;;
+    sonet)
+      curl -fsS -m 2 "http://127.0.0.1:$SONET_PORT/healthz" 2>/dev/null | grep -q '"service": "sonet-mpay"' ;;
     host)
       curl -fsS -m 2 "http://127.0.0.1:$API_PORT/healthz" 2>/dev/null | grep -q '"service": "livestream-backend"' ;;
     ticker) grep -q "tick published" "$STACK_DIR/ticker.log" 2>/dev/null ;;
@@ -155,7 +165,7 @@ wait_healthy() {
 port_of() {
   case $1 in
     firestore) echo "$FIRESTORE_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;; tasks) echo "$TASKS_PORT" ;;
-    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; rtc) echo "$RTC_PORT" ;;
+    storage) echo "$STORAGE_PORT" ;; pusher) echo "$PUSHER_PORT" ;; rtc) echo "$RTC_PORT" ;; sonet) echo "$SONET_PORT" ;;
     host) echo "$API_PORT" ;; ticker) echo "-" ;;
   esac
 }
@@ -187,6 +197,7 @@ start_service() {
               SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \
               SOKETI_DEFAULT_APP_WEBHOOKS="$(pusher_webhooks)" launch pusher "$ROOT/node_modules/.bin/soketi" start ;;
     rtc) (eval "$(stack_env)"; cd "$ROOT"; launch rtc "$PY" -m shared.localstack.rtc --port "$RTC_PORT") ;;
+    sonet) (eval "$(stack_env)"; cd "$ROOT"; launch sonet "$PY" -m shared.localstack.sonet --port "$SONET_PORT") ;;
     host) (eval "$(stack_env)"; cd "$ROOT"; launch host "$PY" -m shared.localstack.host --port "$API_PORT") ;;
     ticker) (eval "$(stack_env)"; cd "$ROOT"; launch ticker "$PY" -m shared.localstack.ticker --every "$TICK_SECONDS") ;;
   esac
@@ -199,13 +210,13 @@ start() {
   for name in "${SERVICES[@]}"; do
     alive "$name" && die "$name is already running (pid $(cat "$(pidfile "$name")")): ./emulators.sh stop first"
   done
-  for port in "$API_PORT" "$FIRESTORE_PORT" "$PUBSUB_PORT" "$TASKS_PORT" "$STORAGE_PORT" "$PUSHER_PORT" "$PUSHER_METRICS_PORT" "$RTC_PORT"; do
+  for port in "$API_PORT" "$FIRESTORE_PORT" "$PUBSUB_PORT" "$TASKS_PORT" "$STORAGE_PORT" "$PUSHER_PORT" "$PUSHER_METRICS_PORT" "$RTC_PORT" "$SONET_PORT"; do
     port_busy "$port" && die "port $port is already in use by another process (set the *_PORT variables)"
   done
   trap 'say "start failed: stopping what was started"; stop; exit 1' ERR
   (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(16))' >"$STACK_DIR/push-token")
-  for name in firestore pubsub tasks pusher rtc; do start_service "$name"; done
-  for name in firestore pubsub tasks pusher rtc; do wait_healthy "$name" 90; done
+  for name in firestore pubsub tasks pusher rtc sonet; do start_service "$name"; done
+  for name in firestore pubsub tasks pusher rtc sonet; do wait_healthy "$name" 90; done
   start_service storage  # after Pub/Sub: it connects to it on start
   wait_healthy storage 30
   (eval "$(stack_env)"; cd "$ROOT"; "$PY" -m shared.localstack.provision \
@@ -221,7 +232,7 @@ start() {
 
 stop() {  # TERM every process group at once, then KILL what is left after 10 s
   local name f pids=() pid i
-  for name in ticker host rtc storage pusher tasks pubsub firestore; do
+  for name in ticker host sonet rtc storage pusher tasks pubsub firestore; do
     f=$(pidfile "$name")
     [ -f "$f" ] || continue
     pid=$(cat "$f")

@@ -25,6 +25,8 @@ FEATURES = (
     "shared.access.receivers",
     "shared.realtime.api",
     "shared.realtime.receivers",
+    "shared.shop.api",
+    "shared.shop.receivers",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.

@@ -12,7 +12,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PORT_VARS = ("API_PORT", "FIRESTORE_PORT", "PUBSUB_PORT", "TASKS_PORT", "STORAGE_PORT", "PUSHER_PORT", "PUSHER_METRICS_PORT",
-             "RTC_PORT")
+             "RTC_PORT", "SONET_PORT")
 
 
 def free_ports(count: int) -> list[int]:
@@ -31,8 +31,10 @@ def reset_clients() -> None:
     from shared.core import config, firestore, signals, tasks
     from shared.realtime import pusher
     from shared.rtc import byteplus
+    from shared.shop import sonet
 
-    for cached in (config.settings, firestore.db, signals._publisher, tasks._client, pusher.client, byteplus._session):
+    for cached in (config.settings, firestore.db, signals._publisher, tasks._client, pusher.client, byteplus._session,
+                   sonet._session):
         cached.cache_clear()
 
 

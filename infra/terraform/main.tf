@@ -16,6 +16,8 @@ locals {
   # tasks that arrive early), can carry it without a dependency cycle. The code appends
   # "/<task name>"; the task handler routes on that last path segment.
   task_handler_url = "https://${local.task_handler}-${data.google_project.this.number}.${var.region}.run.app"
+  # The shop's own URL the same way: the payment chain redirects to it and the gateway returns to it
+  shop_url = "https://shop-api-${data.google_project.this.number}.${var.region}.run.app"
 
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
@@ -49,6 +51,12 @@ locals {
     RTC_REGION        = var.rtc_region
     # The maintenance tick's period: Cloud Scheduler publishes it every minute (scheduler.tf).
     TICK_SECONDS = "60"
+    # The shop's payment gateway (shared.shop.sonet); So-net's TLS wants OpenSSL's level lowered
+    SHOP_URL               = local.shop_url
+    SONET_URL              = var.sonet_url
+    SONET_ICP_ID           = var.sonet_icp_id
+    SONET_OPENSSL_SECLEVEL = "1"
+    SHOP_ORDER_TTL_SECONDS = "1800"
   }
 
   # Secret name (as a function's `secrets` lists it) -> value. A function gets only the ones
@@ -59,6 +67,7 @@ locals {
     PUSHER_SECRET  = var.pusher_secret
     RTC_SECRET_KEY = var.rtc_secret_key
     RTC_APP_KEY    = var.rtc_app_key
+    SHOP_SECRET    = var.shop_secret
   }
 
   runtime = "python311"

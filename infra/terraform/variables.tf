@@ -66,8 +66,8 @@ variable "functions" {
     error_message = "timeout is 1-3600 s (an HTTP function's limit), 1-600 s for a receiver (its subscription's ack deadline); 0 <= min_instances <= max_instances, max_instances >= 1."
   }
   validation {
-    condition     = alltrue(flatten([for fn in values(var.functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY"], s)]]))
-    error_message = "secrets are among JWT_SECRET, TASK_SECRET, PUSHER_SECRET, RTC_SECRET_KEY and RTC_APP_KEY (local.secrets)."
+    condition     = alltrue(flatten([for fn in values(var.functions) : [for s in fn.secrets : contains(["JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY", "SHOP_SECRET"], s)]]))
+    error_message = "secrets are among JWT_SECRET, TASK_SECRET, PUSHER_SECRET, RTC_SECRET_KEY, RTC_APP_KEY and SHOP_SECRET (local.secrets)."
   }
   validation {
     # Pub/Sub's limits: 5-100 delivery attempts before dead-lettering, backoff 0-600 s.
@@ -209,5 +209,24 @@ variable "rtc_app_key" {
   description = "RTC_APP_KEY: the RTC app's key, which signs viewers' AccessTokens (GET /streams/{id}/token)."
   type        = string
   sensitive   = true
+  default     = ""
+}
+
+variable "shop_secret" {
+  description = "SHOP_SECRET: signs the payment chain's metadata JWT, payment links and redirect cookies (shared.shop.signing)."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "sonet_url" {
+  description = "SONET_URL: So-net mpay's address."
+  type        = string
+  default     = "https://mpay.so-net.net.tw"
+}
+
+variable "sonet_icp_id" {
+  description = "SONET_ICP_ID: our merchant (ICP) id at So-net."
+  type        = string
   default     = ""
 }

@@ -214,6 +214,20 @@ def activate_tag(txn, user_id: str, tag: str, seconds: int) -> TagWindow:
     return window
 
 
+def shorten_tag(txn, user_id: str, tag: str, seconds: int):
+    """Reads the user's tag now; returns the write that takes back `seconds` a revoked item added
+    (the window ends no later than without them, and not before now), to call after all reads."""
+    user, now = get(user_id, txn), clock.now()
+    window = user.tagsv2.get(tag)
+
+    def write() -> None:
+        if window is not None and window.exp > now:
+            shorter = TagWindow(nbf=window.nbf, exp=max(now, window.exp - seconds))
+            txn.update(user_ref(user_id), {f"tagsv2.{tag}": shorter.model_dump()})
+
+    return write
+
+
 def active_tag(user_id: str, tags: list[str]) -> tuple[str, TagWindow] | None:
     """The first of `tags` the user holds now, with its window."""
     user, now = find(user_id), clock.now()

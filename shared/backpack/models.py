@@ -19,12 +19,14 @@ def pass_tag(streamer_id: str | None) -> str:
 class BackpackItem(BaseModel):
     id: str
     user_id: str
-    type: Literal["livestream_pass"]
-    tag: str  # what activating it sets in the owner's `tagsv2`
-    streamer_id: str | None = None  # None: every streamer
-    seconds: int  # how long the pass runs once activated
-    status: Literal["available", "activated"] = "available"
-    source: str  # "admin:{user_id}", later "order:{order_id}"
+    type: Literal["livestream_pass", "user_product"]
+    tag: str | None = None  # a pass: what activating it sets in the owner's `tagsv2`
+    streamer_id: str | None = None  # a pass: None for every streamer
+    seconds: int | None = None  # a pass: how long it runs once activated
+    product_id: str | None = None  # a user product: what was bought
+    creator_id: str | None = None  # a user product: who sells it
+    status: Literal["available", "activated", "revoked"] = "available"
+    source: str  # "admin:{user_id}" or "order:{order_id}"
     granted_at: float
     activated_at: float | None = None
     window: TagWindow | None = None  # the tag's window after this activation

@@ -28,18 +28,50 @@ def of_user(user_id: str) -> list[BackpackItem]:
     return sorted(items, key=lambda item: item.granted_at, reverse=True)
 
 
+def new_pass(user_id: str, streamer_id: str | None, seconds: int, source: str) -> BackpackItem:
+    return BackpackItem(id=ids.new_id(), user_id=user_id, type="livestream_pass", tag=pass_tag(streamer_id),
+                        streamer_id=streamer_id, seconds=seconds, source=source, granted_at=clock.now())
+
+
+def new_user_product(user_id: str, product_id: str, creator_id: str, source: str) -> BackpackItem:
+    return BackpackItem(id=ids.new_id(), user_id=user_id, type="user_product", product_id=product_id,
+                        creator_id=creator_id, source=source, granted_at=clock.now())
+
+
+def put(txn, item: BackpackItem) -> None:
+    """Into its owner's backpack, inside the caller's transaction (after its reads)."""
+    txn.create(item_ref(item.id), document(item))
+
+
 def grant_pass(user_id: str, streamer_id: str | None, seconds: int, source: str,
                client_key: steps.ClientKey | None = None) -> BackpackItem:
     """A livestream pass into the user's backpack, not yet running: its holder activates it."""
-    item = BackpackItem(id=ids.new_id(), user_id=user_id, type="livestream_pass", tag=pass_tag(streamer_id),
-                        streamer_id=streamer_id, seconds=seconds, source=source, granted_at=clock.now())
+    item = new_pass(user_id, streamer_id, seconds, source)
 
     def body(txn, fx) -> BackpackItem:
         accounts.get(user_id, txn)  # 404 for a user who has no account
-        txn.create(item_ref(item.id), document(item))
+        put(txn, item)
         return item
 
     return steps.run(f"grant_pass:{item.id}", body, redelivered=False, client_key=client_key)
+
+
+def revoke(txn, item_id: str):
+    """Take an item back (a refunded order): a pass already running loses the time it added. Reads
+    now; returns the write (giving the revoked item) to call after the transaction's other reads."""
+    item = get(item_id, txn)
+    shorten = (accounts.shorten_tag(txn, item.user_id, item.tag, item.seconds or 0)
+               if item.status == "activated" and item.tag else None)
+
+    def write() -> BackpackItem:
+        if item.status == "revoked":
+            return item
+        if shorten:
+            shorten()
+        txn.update(item_ref(item_id), {"status": "revoked", "revoked_at": clock.now()})
+        return item.model_copy(update={"status": "revoked"})
+
+    return write
 
 
 def activate(user_id: str, item_id: str) -> BackpackItem:
@@ -47,6 +79,8 @@ def activate(user_id: str, item_id: str) -> BackpackItem:
     activation puts `livestream_pass` under `tagsv2` with `nbf`/`exp`). Once per item."""
     def body(txn, fx) -> BackpackItem:
         item = get(item_id, txn)
+        if item.status == "revoked" or item.type != "livestream_pass":
+            raise Conflict("this item cannot be activated", code="item_not_activatable")
         if item.status != "available":
             raise Conflict("this item has already been activated", code="item_activated")
         window = accounts.activate_tag(txn, user_id, item.tag, item.seconds)

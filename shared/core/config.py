@@ -33,6 +33,11 @@ class Settings:
     rtc_business_id: str  # empty: the app's default business
     rtc_access_key_id: str
     rtc_region: str  # the signature's credential scope, e.g. ap-singapore-1
+    shop_url: str  # the shop's public base URL: the payment chain's redirects and the gateway's returnUrl
+    sonet_url: str  # So-net mpay (https://mpay.so-net.net.tw); locally shared.localstack.sonet
+    sonet_icp_id: str  # our merchant id at So-net
+    sonet_openssl_seclevel: int  # So-net's TLS wants OpenSSL's security level lowered (1)
+    order_ttl_seconds: int  # an order not paid by then expires
 
     @property
     def queue_parent(self) -> str:
@@ -64,14 +69,19 @@ class Settings:
     def rtc_app_key(self) -> str:  # signs the AccessTokens viewers join rooms with
         return self.secret("RTC_APP_KEY")
 
+    @property
+    def shop_secret(self) -> str:  # signs the payment chain's metadata, links and cookies
+        return self.secret("SHOP_SECRET")
 
-SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY")  # what FunctionOptions.secrets may name
+
+SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY", "SHOP_SECRET")  # what FunctionOptions.secrets may name
 LOCAL_SECRETS = {
     "JWT_SECRET": "local-jwt-secret-change-me-0123456789abcdef",
     "TASK_SECRET": "local-task-secret-change-me-0123456789abcdef",
     "PUSHER_SECRET": "local-secret",
     "RTC_SECRET_KEY": "local-rtc-secret-key",
     "RTC_APP_KEY": "local-rtc-app-key",
+    "SHOP_SECRET": "local-shop-secret-change-me-0123456789abcdef",
 }
 
 
@@ -125,4 +135,9 @@ def settings() -> Settings:
         rtc_business_id=_env("RTC_BUSINESS_ID", ""),
         rtc_access_key_id=_env("RTC_ACCESS_KEY_ID", _local("local-rtc-access-key")),
         rtc_region=_env("RTC_REGION", "ap-singapore-1"),
+        shop_url=_env("SHOP_URL", "http://127.0.0.1:8080").rstrip("/"),
+        sonet_url=_env("SONET_URL", _local("http://127.0.0.1:8131")).rstrip("/"),
+        sonet_icp_id=_env("SONET_ICP_ID", _local("localicp")),
+        sonet_openssl_seclevel=int(_env("SONET_OPENSSL_SECLEVEL", "1")),
+        order_ttl_seconds=int(_env("SHOP_ORDER_TTL_SECONDS", "1800")),
     )

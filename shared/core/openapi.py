@@ -19,7 +19,8 @@ STATUS_TEXT = {400: "Invalid request", 401: "Missing or invalid bearer token",
                404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state",
                413: "Body too large", 415: "Unsupported Content-Type",
                422: "The Idempotency-Key was used for another request",
-               429: "Too many attempts: wait the seconds Retry-After says"}
+               429: "Too many attempts: wait the seconds Retry-After says",
+               502: "The payment gateway is unavailable or refused the order: try again later"}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},

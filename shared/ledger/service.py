@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from shared.core import firestore, ids, steps
-from shared.core.firestore import db
+from shared.core.firestore import db, run_transaction
 from shared.ledger import book
 from shared.ledger.models import (
     ISSUANCE,
@@ -30,6 +30,23 @@ def provision(user_id: str, amount: int, client_key: steps.ClientKey | None = No
         return transfer
 
     return steps.run(transfer_id, body, redelivered=False, client_key=client_key)
+
+
+def open_accounts(user_id: str) -> int:
+    """The user's wallet and earnings exist (at 0) before any payment lands (the seeds'
+    `provision_wallet_and_bank_account`); idempotent. The number of balance documents created."""
+    refs = {book.balance_ref(account, shard).path: (account, book.balance_ref(account, shard))
+            for account in (wallet(user_id), earnings(user_id)) for shard in range(book.SHARDS[account.kind])}
+
+    def body(txn) -> int:
+        missing = [refs[snap.reference.path] for snap in txn.get_all([ref for _, ref in refs.values()])
+                   if not snap.exists]
+        for account, ref in missing:
+            txn.create(ref, {"account": account.id, "kind": account.kind, "owner": account.owner,
+                             "currency": account.currency, "balance": 0})
+        return len(missing)
+
+    return run_transaction(body)
 
 
 def balance(account: Account, txn=None) -> int:

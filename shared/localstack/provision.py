@@ -9,6 +9,7 @@ keep strangers from pushing to receivers; locally, the token does.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 
@@ -75,6 +76,12 @@ def provision(receivers_url: str) -> dict[str, int]:
     for item in gifts.catalog():
         db().collection(gifts.PRODUCTS).document(item.id).set(item.model_dump(exclude={"id"}))
     counts["products"] = len(gifts.catalog())
+
+    from shared.shop import orders as shop  # and the shop's products, as its catalog writes them
+
+    for raw in json.loads(shop.CATALOG.read_text()):  # kept as written: a legacy product has no class
+        db().collection(shop.PRODUCTS).document(raw["id"]).set({k: v for k, v in raw.items() if k != "id"})
+    counts["shop_products"] = len(shop.catalog())
 
     gcs = storage.Client(project=settings().project)
     for bucket in registry.buckets:

@@ -1,0 +1,1 @@
+"""The diamond shop: products, orders paid through So-net mpay, fulfilment by product class."""
