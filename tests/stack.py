@@ -44,7 +44,8 @@ def running_stack():
         env = {**os.environ, "STACK_DIR": state, **dict(zip(PORT_VARS, map(str, free_ports(len(PORT_VARS))))),
                "TICK_SECONDS": "2", "STEPS_SWEEP_AFTER": "3",  # a fast local Cloud Scheduler
                # 1-on-1 deadlines short enough to wait for (the defaults are 120 s and 65 s)
-               "EXCLUSIVE_ANSWER_SECONDS": "6", "EXCLUSIVE_START_GRACE": "4"}
+               "EXCLUSIVE_ANSWER_SECONDS": "6", "EXCLUSIVE_START_GRACE": "4",
+               "SHOP_ORDER_TTL_SECONDS": "12"}  # an unpaid order expires within a test's patience
         script = str(ROOT / "emulators.sh")
         started = time.monotonic()
         try:

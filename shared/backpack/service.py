@@ -2,6 +2,7 @@
 item activates is the accounts feature's (`accounts.activate_tag`), written in the same step."""
 from __future__ import annotations
 
+from shared.access import cache as access_cache
 from shared.accounts import service as accounts
 from shared.backpack.models import BackpackItem, pass_tag
 from shared.core import clock, ids, steps
@@ -68,6 +69,7 @@ def revoke(txn, item_id: str):
             return item
         if shorten:
             shorten()
+            access_cache.invalidate_viewer_everywhere(txn, item.user_id)  # its cached admissions end now
         txn.update(item_ref(item_id), {"status": "revoked", "revoked_at": clock.now()})
         return item.model_copy(update={"status": "revoked"})
 
