@@ -1,12 +1,14 @@
 """Random sequences over the whole money flow of a session against the running stack: ticket
 purchases and repeats, the pre-sale's end, show starts and ends, refund decisions; 1-on-1
 invitations, answers, withdrawals, exclusive goals started and ended, checks for unused
-agreements, paid minutes; session ends; while the stack's receivers and tasks react in the
+agreements, paid minutes; session ends; diamond packs bought through the shop and the local
+So-net gateway (paid or declined) and refunds; while the stack's receivers and tasks react in the
 background. After every step: no wallet below zero, no hold both refunded and paid out, a
 resolved hold has its resolving transfer, the pre-sale's progress, its buyers' records and the
 purchases agree, at most one viewer has the 1-on-1, an invitation is paid out only for a 1-on-1
 that started, and every diamond provisioned is in a wallet, an escrow, the streamer's earnings
-or the platform's share, read in one consistent snapshot.
+or the platform's share, plus what the shop credited less what its refunds took back, read in
+one consistent snapshot.
 
 CI runs FLOW_EXAMPLES (200) sequences; more:
     FLOW_EXAMPLES=5000 ./emulators.sh test tests/integration/test_flows_stateful.py
@@ -21,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from shared.core import ids, steps
+from shared.core import auth, ids, steps
 from shared.core.errors import AlreadyApplied, AppError
 from shared.core.firestore import db, where
 from shared.gifts import service as gifts
@@ -36,7 +38,9 @@ from shared.ledger.models import earnings, escrow, wallet
 from shared.livestream import pay as stream_pay
 from shared.livestream import sessions
 from shared.livestream.models import PayRequest
-from tests.support import funding_body
+from shared.shop import fulfilment
+from tests.shop_support import Payer
+from tests.support import Api, User, funding_body
 
 pytestmark = pytest.mark.stack
 EXAMPLES = int(os.environ.get("FLOW_EXAMPLES", "200"))
@@ -68,6 +72,7 @@ class FlowMachine(RuleBasedStateMachine):
         self.provisioned = diamonds * len(self.viewers)
         self.invitations: dict[str, list[str]] = {v: [] for v in self.viewers}  # goal ids, latest last
         self.exclusive = None
+        self.orders: list[str] = []
 
     @rule(n=st.integers(0, 1), quantity=st.integers(1, 3))
     def buy(self, n, quantity):
@@ -147,6 +152,23 @@ class FlowMachine(RuleBasedStateMachine):
     def pay_for_minutes(self, n, seconds):
         refused(stream_pay.pay, self.viewers[n], self.streamer, PayRequest(duration=seconds))
 
+    # --- the shop -------------------------------------------------------------------------------
+
+    @rule(n=st.integers(0, 1), choice=st.sampled_from(["pay", "decline"]))
+    def buy_diamonds(self, n, choice):
+        viewer = self.viewers[n]
+        payer = Payer(Api(os.environ["API_URL"]), User(viewer, auth.mint(viewer, []), "local-cli"))
+        checkout = payer.checkout()
+        self.orders.append(checkout["order"]["id"])
+        payer.pay(checkout["pay_url"], choice)  # fulfilment follows in the background
+
+    @rule()
+    def refund_an_order(self):
+        if self.orders:
+            order_id = self.orders[-1]
+            refused(steps.run, f"refund_order:{order_id}", lambda txn, fx: fulfilment.refund(txn, order_id),
+                    redelivered=False)
+
     # --- invariants ---------------------------------------------------------------------------
 
     @invariant()
@@ -188,7 +210,12 @@ class FlowMachine(RuleBasedStateMachine):
                 for snap in where(book.TRANSFERS, debit=escrow(e).id, credit="revenue:platform:diamond").stream(
                         transaction=txn):
                     fees += snap.get("amount")  # a hold's share, taken when it was paid out
-            return wallets + held + earned + fees
+            shop = 0  # the shop's credits from issuance, less what refunds took back
+            for order_id in self.orders:
+                for transfer_id, sign in ((f"order:{order_id}", 1), (f"refund:{order_id}", -1)):
+                    snap = book.transfer_ref(transfer_id).get(transaction=txn)
+                    shop += sign * (snap.get("amount") if snap.exists else 0)
+            return wallets + held + earned + fees - shop
 
         assert run_transaction(snapshot) == self.provisioned
 
