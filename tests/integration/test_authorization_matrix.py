@@ -21,13 +21,18 @@ from shared.core.registry import REGISTRY
 from shared.goals.models import OwnerMetadata
 from shared.goals.service import goal_ref
 from shared.livestream import sessions
+from shared.shop.models import Gateway, Order
+from shared.shop.orders import order_ref
 from tests.stack import reset_clients
 from tests.unit.test_goal_rules import pre_sale
 
 pytestmark = pytest.mark.stack
 PUBLIC = {("POST", "/auth/signup"), ("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/auth/logout"),
           ("GET", "/openapi.json"), ("GET", "/healthz"),
-          ("POST", "/pusher/webhooks")}  # signed by Pusher instead: tests/integration/test_pusher_webhooks.py
+          ("POST", "/pusher/webhooks"),  # signed by Pusher instead: tests/integration/test_pusher_webhooks.py
+          # the payment chain's browser navigations, each signed its own way: tests/e2e/test_shop.py
+          ("GET", "/shop/checkout/sonet/complete"), ("GET", "/redirect-out"), ("GET", "/tools/POST.html"),
+          ("POST", "/notify/sonet"), ("GET", "/notify/sonet"), ("GET", "/redirect-in/shop-checkout-{order_id}")}
 
 
 @pytest.fixture
@@ -78,7 +83,10 @@ def resources(owner: str) -> dict[str, str]:
     item = BackpackItem(id=ids.new_id(), user_id=owner, type="livestream_pass", tag="livestream_pass", seconds=60,
                         source="matrix", granted_at=clock.now())
     item_ref(item.id).create(document(item))
-    return {"session_id": session.id, "goal_id": goal.id, "item_id": item.id}
+    order = Order(id=ids.new_id(), user_id=owner, product_id="diamond_150", product_class="DiamondPackProduct",
+                  product={"id": "diamond_150", "diamonds": 500}, amount=150, gateway=Gateway(mp_id="GASH_GPAY"))
+    order_ref(order.id).create(document(order))
+    return {"session_id": session.id, "goal_id": goal.id, "item_id": item.id, "order_id": order.id}
 
 
 def call(route, params: dict[str, str], bearer: str | None, kind: str | None):
