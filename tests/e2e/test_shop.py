@@ -192,10 +192,13 @@ def test_signals_and_tasks_delivered_twice_change_nothing_more(api):
     signals.publish("order.paid", {"order_id": order_id, "user_id": user_id})
     tasks.schedule("provision_wallet_and_bank_account", {"user_id": user_id}, at=time.time())
     tasks.schedule("expire_order", {"order_id": order_id}, at=time.time())
+    number = payer.order(order_id)["gateway"]["sonet_order_no"]
+    tasks.schedule("confirm_payment", {"order_id": order_id, "sonet_order_no": number}, at=time.time())
     wait_until(lambda: marker(f"ensure_wallet_and_bank@order.created:{order_id}").get("repeats", 0) >= 1
                and marker(f"fulfill_order@order.paid:{order_id}").get("repeats", 0) >= 1, what="the repeats")
     settle(2)
     assert payer.balance() == 500 and payer.order(order_id)["status"] == "fulfilled"
+    assert len(gateway_calls(order_id, "confirmOrder")) == 1  # the repeated confirmation found it paid
 
 
 def test_bad_checkouts_are_refused_and_change_nothing(api):
