@@ -38,6 +38,7 @@ def gateway_calls(order_id: str, call: str | None = None) -> list[dict]:
 class Payer:
     def __init__(self, api, user: User):
         self.api, self.user, self.browser = api, user, requests.Session()
+        self.chain: list[requests.Response] = []  # the redirects to the payment page, last time
 
     def checkout(self, product_id: str = "diamond_150", key: str | None = None) -> dict:
         headers = {"Idempotency-Key": key} if key else {}
@@ -50,6 +51,7 @@ class Payer:
         """From the payment link to the gateway's page, as the browser goes (the redirect cookie kept)."""
         post_html = self.browser.get(pay_url)  # 302 -> /redirect-out -> 302 -> /tools/POST.html
         assert post_html.status_code == 200 and "/tools/POST.html" in post_html.url, post_html.text
+        self.chain = [*post_html.history, post_html]
         action, fields = form(post_html.text)
         page = self.browser.post(action, data=fields)
         assert page.status_code == 200 and 'id="pay"' in page.text.replace("'", '"'), page.text

@@ -214,14 +214,15 @@ def activate_tag(txn, user_id: str, tag: str, seconds: int) -> TagWindow:
     return window
 
 
-def shorten_tag(txn, user_id: str, tag: str, seconds: int):
-    """Reads the user's tag now; returns the write that takes back `seconds` a revoked item added
-    (the window ends no later than without them, and not before now), to call after all reads."""
+def shorten_tag(txn, user_id: str, tag: str, seconds: int, nbf: float):
+    """Reads the user's tag now; returns the write that takes back `seconds` a revoked item added to
+    the window that began at `nbf` (a later window, opened after that one lapsed, is left alone; the
+    window ends no later than without them, and not before now), to call after all reads."""
     user, now = get(user_id, txn), clock.now()
     window = user.tagsv2.get(tag)
 
     def write() -> None:
-        if window is not None and window.exp > now:
+        if window is not None and window.nbf == nbf and window.exp > now:
             shorter = TagWindow(nbf=window.nbf, exp=max(now, window.exp - seconds))
             txn.update(user_ref(user_id), {f"tagsv2.{tag}": shorter.model_dump()})
 

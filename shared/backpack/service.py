@@ -61,8 +61,8 @@ def revoke(txn, item_id: str):
     """Take an item back (a refunded order): a pass already running loses the time it added. Reads
     now; returns the write (giving the revoked item) to call after the transaction's other reads."""
     item = get(item_id, txn)
-    shorten = (accounts.shorten_tag(txn, item.user_id, item.tag, item.seconds or 0)
-               if item.status == "activated" and item.tag else None)
+    shorten = (accounts.shorten_tag(txn, item.user_id, item.tag, item.seconds or 0, item.window.nbf)
+               if item.status == "activated" and item.tag and item.window else None)
 
     def write() -> BackpackItem:
         if item.status == "revoked":

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from shared.accounts import service as accounts
 from shared.core import ids, steps
+from shared.core.config import settings
 from shared.core.http import Call, Redirect, Response, parse_form
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.shop import fulfilment, orders, payment
-from shared.shop.models import Checkout, CheckoutRequest, Order, Orders, Products, Refund, UserProduct
+from shared.shop.models import (
+    Checkout,
+    CheckoutRequest,
+    Order,
+    Orders,
+    Products,
+    Refund,
+    UserProduct,
+    creator_earnings,
+)
 
 SURFACE = REGISTRY.surface("shop", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
                                                    secrets=("JWT_SECRET", "TASK_SECRET", "SHOP_SECRET")))
@@ -25,7 +35,6 @@ class UserProductCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=140)]
     price: Annotated[StrictInt, Field(gt=0, le=1_000_000, description="New Taiwan dollars")]
-    creator_diamonds: Annotated[StrictInt, Field(ge=0, le=10_000_000, description="your earnings per sale")]
 
 
 class PayLink(BaseModel):
@@ -54,11 +63,13 @@ def list_products(call: Call) -> Products:
 
 
 @route("POST", "/me/products", surface=SURFACE, scope="role:creator", body=UserProductCreate, response=UserProduct,
-       status=201, summary="Sell something of yours: buyers get it in their backpack, you the earnings per sale")
+       status=201, summary="Sell something of yours: buyers get it in their backpack, you earnings per sale set from its price")
 def create_user_product(call: Call) -> UserProduct:
     accounts.require_may_earn(call.principal.user_id)  # seed 004: a tw creator is verified before earning
     product_id = f"user_product_{ids.new_id()}"
-    return orders.add_user_product(UserProduct(id=product_id, creator_id=call.principal.user_id, **call.body.model_dump()))
+    earned = creator_earnings(call.body.price, settings().platform_share_percent)
+    return orders.add_user_product(UserProduct(id=product_id, creator_id=call.principal.user_id,
+                                               creator_diamonds=earned, **call.body.model_dump()))
 
 
 @route("POST", "/shop/checkout", surface=SURFACE, body=CheckoutRequest, response=Checkout, status=201, idempotent=True,
@@ -121,4 +132,4 @@ def notify_sonet_reload(call: Call) -> Response:
 @route("GET", "/redirect-in/shop-checkout-{order_id}", surface=SURFACE, public=True,
        summary="The end of the chain: clears the redirect cookie and shows the order's status")
 def redirect_in(call: Call) -> Response:
-    return payment.landing(call.params["order_id"])
+    return payment.landing(call.params["order_id"], call.cookies.get(payment.SESSION_COOKIE))

@@ -33,8 +33,18 @@ class PassProduct(_Product):
     seconds: PassSeconds
 
 
+# What a creator earns per NT$ of a sale, in diamonds, before the platform's share: below what a
+# diamond pack sells for (diamond_150: 500 for NT$150), so a sale never earns more than it cost.
+EARNED_DIAMONDS_PER_TWD = 3
+
+
+def creator_earnings(price: int, platform_share_percent: int) -> int:
+    return price * EARNED_DIAMONDS_PER_TWD * (100 - platform_share_percent) // 100
+
+
 class UserProduct(_Product):
-    """Something a creator sells: the buyer gets it in their backpack, the creator the earnings."""
+    """Something a creator sells: the buyer gets it in their backpack, the creator the earnings,
+    set from the price (`creator_earnings`), never by the creator."""
 
     cls: Literal["UserProduct"] = Field("UserProduct", alias="_cls")
     creator_id: Annotated[str, Field(pattern=ID)]
@@ -62,11 +72,13 @@ def parse_product(data: dict) -> DiamondPackProduct | PassProduct | UserProduct:
 
 
 Status = Literal["created", "pending", "paid", "fulfilled", "failed", "expired", "refunded"]
-# Each transition once; an expired order may still be paid: the payer's money came in late
+# Each transition once; an expired or failed order may still be paid: the gateway's confirmOrder
+# says the payer's money came in (late, or after a failure result that was wrong)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "created": ("pending", "failed", "expired"),
     "pending": ("paid", "failed", "expired"),
     "expired": ("paid",),
+    "failed": ("paid",),  # a failure result, then the gateway confirms the payment: the gateway decides
     "paid": ("fulfilled",),
     "fulfilled": ("refunded",),
 }

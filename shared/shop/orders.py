@@ -114,8 +114,14 @@ def document_value(value):
     return value.model_dump(mode="json", by_alias=True) if hasattr(value, "model_dump") else value
 
 
+MAX_FLAGS = 20  # an order's document stays small however often it is probed
+
+
 def flag(order_id: str, reason: str, details: dict) -> None:
-    """Keep a return that did not match its order for review (outside any transaction)."""
+    """Keep something about the order for review (a return that did not match it, a confirmation
+    refused); the first MAX_FLAGS only. Outside any transaction."""
     from shared.core.firestore import array_union
 
-    order_ref(order_id).update({"flags": array_union([{"reason": reason, "details": details, "at": clock.now()}])})
+    snap = order_ref(order_id).get()
+    if snap.exists and len(snap.get("flags") or []) < MAX_FLAGS:
+        order_ref(order_id).update({"flags": array_union([{"reason": reason, "details": details, "at": clock.now()}])})

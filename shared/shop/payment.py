@@ -7,11 +7,13 @@
          POST the gateway wants (no other action: not an open redirect)
     -> the gateway's payment page -> its result, form-POSTed to returnUrl = `resume`:
     -> /notify/sonet?metadata&next   metadata verified first; `ok`: confirmOrder, then `order.paid`
-    -> `next` = /redirect-in/shop-checkout-{order}   the cookie cleared, the order shown.
+    -> `next` = /redirect-in/shop-checkout-{order}   the order shown (what was bought only to the
+         browser whose cookie names it), the cookie cleared.
 
-The paid notice comes to the same /notify/sonet. However returns, notices, reloads and retries
-interleave, a claim lets one caller confirm at a time and the `order_paid` step marks the order
-paid once: one confirmation, one `order.paid`.
+The paid notice comes to the same /notify/sonet. However returns, notices, failure results,
+reloads and retries interleave, a claim lets one caller confirm (or fail) at a time, a paid order
+is not confirmed again, and the `order_paid` step marks the order paid once: one confirmation, one
+`order.paid`. confirmOrder is the authority: a failed or expired order it confirms becomes paid.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from shared.core import claims, clock, steps
 from shared.core.config import settings
-from shared.core.errors import AlreadyApplied, AppError, Forbidden, Retry, ValidationFailed
+from shared.core.errors import AlreadyApplied, AppError, Conflict, Forbidden, Retry, ValidationFailed
 from shared.core.http import Cookie, Html, Redirect, Response
 from shared.shop import orders, signing, sonet
 from shared.shop.models import Order
@@ -32,7 +34,8 @@ from shared.shop.signals import CONFIRM_PAYMENT, ORDER_PAID, ConfirmArgs, OrderP
 log = logging.getLogger(__name__)
 SESSION_COOKIE, COOKIE_PATH, COOKIE_SEAL = "redirect_session", "/redirect-in", "redirect"
 PAID_OR_LATER = ("paid", "fulfilled", "refunded")
-CONFIRM_TRIES = 3  # in the request; then a task retries with backoff
+CONFIRM_TRIES = 3  # in the request (3 x sonet.TIMEOUT stays inside a claim's lease); then the task
+CONFIRM_BACKSTOP_SECONDS = 15  # when the confirm_payment task checks a confirmation made in a request
 
 
 class GatewayUnavailable(AppError):
@@ -124,6 +127,10 @@ def post_form(action: str) -> Response:
                                "Cache-Control": "no-store"})
 
 
+RESULT_FIELDS = ("resultCode", "resultMesg", "icpId", "icpOrderId", "icpProdId", "mpId", "price", "icpUserId",
+                 "sonetOrderNo")
+
+
 def notify(metadata: str, next_url: str, result: dict[str, str]) -> Response:
     """The gateway's result (the browser's return or the paid notice): metadata first, then the
     result checked against the order; `ok` is confirmed with the gateway before the order is paid."""
@@ -133,32 +140,47 @@ def notify(metadata: str, next_url: str, result: dict[str, str]) -> Response:
         raise ValidationFailed("next must be the order's page", code="bad_redirect")
     if not result:  # a reload of the landing step without the gateway's fields
         return Redirect(next_url, 303)
+    result = {name: str(result.get(name, ""))[:100] for name in RESULT_FIELDS}  # what is read, and kept if flagged
+    paid = result["resultCode"] == sonet.PAID
+    if not result["resultCode"] or (paid and not result["sonetOrderNo"]):
+        raise ValidationFailed("the payment result lacks its resultCode or sonetOrderNo", code="bad_result")
     order = orders.load_order(order_id)
     mismatch = {name: (got, want) for name, got, want in (
-        ("icpOrderId", result.get("icpOrderId"), order_id), ("price", result.get("price"), str(claims_["price"])),
-        ("amount", str(claims_["price"]), str(order.amount))) if got != want}
+        ("icpOrderId", result["icpOrderId"], order_id), ("price", result["price"], str(claims_["price"])),
+        ("amount", str(claims_["price"]), str(order.amount)), ("icpId", result["icpId"], str(claims_["icpId"])),
+        ("mpId", result["mpId"], str(claims_["mpId"]))) if got != want}
     if mismatch:
         orders.flag(order_id, "return_mismatch", {"fields": mismatch, "result": result})
         raise ValidationFailed("the payment result does not match the order", code="payment_mismatch",
                                details=sorted(mismatch))
-    if result.get("resultCode") == sonet.PAID and result.get("sonetOrderNo"):
+    if paid:
         confirm(order_id, result["sonetOrderNo"])
     else:
-        fail(order_id, result.get("resultMesg") or result.get("resultCode") or "not paid")
+        fail(order_id, result["resultMesg"] or result["resultCode"])
     return Redirect(next_url, 303)
 
 
-def confirm(order_id: str, sonet_order_no: str, *, from_task: bool = False) -> str:
-    """confirmOrder, then the order paid and `order.paid` once. A gateway that cannot be reached is
-    tried CONFIRM_TRIES times, then left to the confirm_payment task (which retries by raising)."""
+def _confirming(order_id: str):
+    """The one claim under which an order's payment is confirmed or failed."""
     done = lambda: orders.load_order(order_id).status in PAID_OR_LATER  # noqa: E731
+    return claims.held(f"sonet-confirm:{order_id}", wait=30, ready=done)
+
+
+def confirm(order_id: str, sonet_order_no: str, *, from_task: bool = False) -> str:
+    """confirmOrder, then the order paid and `order.paid` once. Before the gateway is asked, the
+    confirm_payment task is scheduled as a backstop (a process that dies or a gateway that does not
+    answer is made good by it; it finds a paid order and asks nothing); the task retries by raising."""
+    if not from_task:
+        _backstop(order_id, sonet_order_no)
     try:
-        with claims.held(f"sonet-confirm:{order_id}", wait=30, ready=done) as held:
+        with _confirming(order_id) as held:
             if not held:
                 return "already paid"
             order = orders.load_order(order_id)
-            if order.status not in ("pending", "expired"):
-                orders.flag(order_id, "paid_while_" + order.status, {"sonetOrderNo": sonet_order_no})
+            if order.status in PAID_OR_LATER:
+                return "already paid"
+            if order.status not in ("pending", "expired", "failed"):
+                orders.flag(order_id, f"paid_while_{order.status}", {"sonetOrderNo": sonet_order_no})
                 return f"not confirmed: the order is {order.status}"
             for attempt in range(1, CONFIRM_TRIES + 1):
                 try:
@@ -171,20 +193,22 @@ def confirm(order_id: str, sonet_order_no: str, *, from_task: bool = False) -> s
                     if attempt == CONFIRM_TRIES:
                         if from_task:
                             raise Retry(f"confirmOrder: {trouble}") from None
-                        _confirm_later(order_id, sonet_order_no)
-                        return "confirmation scheduled"
+                        return "left to the confirm_payment task"
                     time.sleep(0.5 * attempt)
             return _mark_paid(order_id, sonet_order_no)
     except claims.ClaimTimeout:
+        if from_task:
+            raise Retry("another confirmation is under way") from None
         return "another confirmation is under way"
 
 
-def _confirm_later(order_id: str, sonet_order_no: str) -> None:
+def _backstop(order_id: str, sonet_order_no: str) -> None:
     def body(txn, fx) -> None:
-        fx.schedule(CONFIRM_PAYMENT, ConfirmArgs(order_id=order_id, sonet_order_no=sonet_order_no), at=clock.now() + 10)
+        fx.schedule(CONFIRM_PAYMENT, ConfirmArgs(order_id=order_id, sonet_order_no=sonet_order_no),
+                    at=clock.now() + CONFIRM_BACKSTOP_SECONDS)
 
     try:
-        steps.run(f"confirm_later:{order_id}:{sonet_order_no}", body, redelivered=False)
+        steps.run(f"confirm_backstop:{order_id}:{sonet_order_no}", body, redelivered=False)
     except AlreadyApplied:
         pass
 
@@ -200,30 +224,41 @@ def _mark_paid(order_id: str, sonet_order_no: str) -> str:
         return steps.run(f"order_paid:{order_id}", body, redelivered=False)
     except AlreadyApplied:
         return "already paid"
+    except Conflict as refused:  # the gateway took the money for an order that cannot be paid now: keep it for review
+        orders.flag(order_id, "confirmed_but_not_payable", {"sonetOrderNo": sonet_order_no, "why": refused.message})
+        return f"confirmed, flagged: {refused.message}"
 
 
 def fail(order_id: str, message: str) -> None:
-    """A declined or failed payment: the order failed (once), nothing credited. An order already
-    past paying stays as it is."""
+    """A declined or failed payment: the order failed (once), nothing credited; under the same claim
+    as a confirmation, and an order already paid stays paid. A later confirmed payment still wins."""
     def body(txn, fx) -> None:
         order = orders.load_order(order_id, txn)
         if order.status in ("created", "pending"):
             orders.move(txn, order, "failed", gateway=order.gateway.model_copy(update={"result_message": message[:200]}))
 
     try:
-        steps.run(f"order_failed:{order_id}", body, redelivered=False)
-    except AlreadyApplied:
+        with _confirming(order_id) as held:
+            if held:
+                steps.run(f"order_failed:{order_id}", body, redelivered=False)
+    except (AlreadyApplied, claims.ClaimTimeout):
         pass
 
 
-def landing(order_id: str) -> Response:
-    """/redirect-in/shop-checkout-{order}: the redirect cookie cleared, a page showing the order's status."""
+def landing(order_id: str, cookie: str | None) -> Response:
+    """/redirect-in/shop-checkout-{order}: the page that shows the order. The browser that started
+    the payment (its redirect cookie names this order) sees what was bought, and the cookie is
+    cleared; anyone else, or a reload, sees the status only."""
     order = orders.load_order(order_id)
+    session = signing.unseal(COOKIE_SEAL, cookie or "")
+    mine = bool(session) and session.get("session") == f"shop-checkout-sonet-{order.id}" and session.get("exp", 0) > clock.now()
     settled = order.status in ("fulfilled", "failed", "expired", "refunded")
     refresh = "" if settled else '<meta http-equiv="refresh" content="2">'
+    what = (f'<p>{html.escape(str(order.product.get("name", order.product_id)))} &middot; NT$ {order.amount}</p>'
+            if mine else "")
     page = (f'<!doctype html><html><head><meta charset="utf-8">{refresh}<title>Your order</title></head><body>'
-            f'<h1>Order {html.escape(order.id)}</h1><p>{html.escape(str(order.product.get("name", order.product_id)))}'
-            f' &middot; NT$ {order.amount}</p><p>Status: <strong id="status">{html.escape(order.status)}</strong></p>'
-            '</body></html>')
+            f'<h1>Order {html.escape(order.id)}</h1>{what}<p>Status: <strong id="status">{html.escape(order.status)}'
+            '</strong></p></body></html>')
     clear = Cookie(SESSION_COOKIE, "", max_age=0, path=COOKIE_PATH, secure=settings().shop_url.startswith("https://"))
-    return Html(page, headers={"Cache-Control": "no-store"}, cookies=[clear])
+    return Html(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+                cookies=[clear] if mine else [])

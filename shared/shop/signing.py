@@ -13,7 +13,7 @@ from shared.core.config import settings
 from shared.core.errors import Unauthorized
 
 METADATA_FIELDS = ("icpId", "icpOrderId", "price", "mpId")
-METADATA_SECONDS = 7 * 86400  # a paid notice may come days after the payment
+METADATA_SECONDS = 30 * 86400  # a paid notice may come days after the payment
 
 
 def _key_id(secret: str) -> str:

@@ -21,7 +21,7 @@ SUCCESS = "00000"  # a server-to-server answer's resultCode
 PAID = "ok"  # the returned result's resultCode when the payment went through
 AUTH_ORDER, CONFIRM_ORDER = "authOrder", "confirmOrder"
 POST_PATH, PAYMENT_PATH = "/microPaymentPost.php", "/paymentRule.php"
-TIMEOUT = 15  # seconds; the gateway answers well within it
+TIMEOUT = 8  # seconds; the gateway answers well within it (payment.CONFIRM_TRIES of them fit a claim's lease)
 
 
 class GatewayError(Exception):

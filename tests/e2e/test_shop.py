@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
+import requests
 
 from shared.core import signals, tasks
 from shared.core.config import settings
+from shared.shop.models import creator_earnings
 from tests.e2e.test_accounts import as_user, signup
 from tests.e2e.test_show_funding import marker
 from tests.e2e.test_tickets import buy
@@ -27,14 +29,22 @@ def test_a_diamond_pack_is_paid_and_credited_once(api):
     checkout = payer.checkout()
     order = checkout["order"]
     assert (order["status"], order["amount"], order["product_class"]) == ("created", 150, "DiamondPackProduct")
-    landed = payer.pay(checkout["pay_url"])
+    page = payer.to_payment_page(checkout["pay_url"])
+    cookie = payer.chain[1].headers["Set-Cookie"]  # /redirect-out's answer
+    assert payer.chain[1].url.startswith(f"{api.base}/redirect-out?")
+    assert "redirect_session=" in cookie and "HttpOnly" in cookie and "Path=/redirect-in" in cookie
+    return_url, result = payer.choose(page)
+    landed = payer.return_to_shop(return_url, result)
     assert landed.status_code == 200 and landed.url.endswith(f"/redirect-in/shop-checkout-{order['id']}")
+    assert "500 diamonds" in landed.text  # this browser's cookie names the order: it sees what it bought
     assert "redirect_session=" in landed.headers["Set-Cookie"] and "Max-Age=0" in landed.headers["Set-Cookie"]
     assert payer.wait_for(order["id"], "fulfilled")["fulfilment"]["diamonds"] == 500
     assert payer.balance() == 500
-    # the browser posts its return again, reloads it, and opens the payment link once more
-    return_url = landed.history[0].url
-    assert payer.browser.get(return_url).status_code == 200
+    # the browser posts its return again and reloads it; a stranger opens the order's page
+    assert payer.return_to_shop(return_url, result).status_code == 200
+    assert payer.browser.get(landed.history[0].url).status_code == 200
+    stranger = requests.get(landed.url)
+    assert 'id="status">fulfilled' in stranger.text and "500 diamonds" not in stranger.text
     settle()
     assert payer.balance() == 500
     assert [c["call"] for c in gateway_calls(order["id"])] == ["authOrder", "confirmOrder"]
@@ -42,6 +52,23 @@ def test_a_diamond_pack_is_paid_and_credited_once(api):
     order = payer.order(order["id"])
     assert set(order["times"]) == {"created", "pending", "paid", "fulfilled"}
     assert api.call("GET", "/me/orders", payer.user).json()["orders"][0]["id"] == order["id"]
+
+
+def test_a_failure_result_loses_to_the_gateway_s_confirmation(api):
+    payer = Payer(api, User.new())
+    checkout = payer.checkout()
+    order_id = checkout["order"]["id"]
+    return_url, result = payer.choose(payer.to_payment_page(checkout["pay_url"]))
+    for missing in ({"resultCode": ""}, {"sonetOrderNo": ""}):
+        answer = payer.browser.post(return_url, data={**result, **missing}, allow_redirects=False)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "bad_result")
+    # a failure result arrives first (forged, or the gateway's own mistake): the order fails ...
+    payer.return_to_shop(return_url, {**result, "resultCode": "99999", "resultMesg": "declined"})
+    assert payer.order(order_id)["status"] == "failed"
+    # ... until the paid result, which confirmOrder backs, makes it paid after all
+    payer.return_to_shop(return_url, result)
+    assert payer.wait_for(order_id, "fulfilled")["times"].keys() >= {"failed", "paid"}
+    assert payer.balance() == 500 and len(gateway_calls(order_id, "confirmOrder")) == 1
 
 
 @pytest.mark.parametrize("notice", ["first", "twice", "concurrent"])
@@ -221,17 +248,20 @@ def test_bad_checkouts_are_refused_and_change_nothing(api):
 
 def test_a_creator_sells_a_product_and_earns_from_it(api):
     creator = User.new("role:creator")
-    made = api.call("POST", "/me/products", creator, json={"name": "Signed photo", "price": 300, "creator_diamonds": 700})
+    made = api.call("POST", "/me/products", creator, json={"name": "Signed photo", "price": 300})
     assert made.status_code == 201, made.text
     product = made.json()
-    assert api.call("POST", "/me/products", User.new(), json={"name": "x", "price": 1, "creator_diamonds": 0}).status_code == 403
+    earned = creator_earnings(300, settings().platform_share_percent)
+    assert product["creator_diamonds"] == earned < 500 * 300 // 150  # less than the diamonds NT$300 buys
+    assert api.call("POST", "/me/products", creator, json={"name": "x", "price": 1, "creator_diamonds": 10**7}).status_code == 400
+    assert api.call("POST", "/me/products", User.new(), json={"name": "x", "price": 1}).status_code == 403
     assert Payer(api, creator).api.call("POST", "/shop/checkout", creator, json={
         "product_id": product["id"], "gateway": "sonet", "mp_id": "GASH_GPAY"}).status_code == 409
     payer = Payer(api, User.new())
     checkout = payer.checkout(product["id"])
     payer.pay(checkout["pay_url"])
     order = payer.wait_for(checkout["order"]["id"], "fulfilled")
-    assert api.call("GET", "/wallet", creator).json()["earnings"] == 700
+    assert api.call("GET", "/wallet", creator).json()["earnings"] == earned
     items = api.call("GET", "/me/backpack", payer.user).json()["items"]
     assert [(i["type"], i["product_id"]) for i in items] == [("user_product", product["id"])]
     assert order["fulfilment"]["backpack_item"] == items[0]["id"]
