@@ -39,11 +39,13 @@ class Scenario:
     """How one order's payment goes. `notice`: the paid notice server to server, never (none), before
     the browser's return (first), twice after it (twice), or at the same moment as it (concurrent).
     `return_delay_ms`: the browser waits this long before posting the result. `confirm_failures`:
-    this many confirmOrder calls answer HTTP 503 first (a transient failure)."""
+    this many confirmOrder calls answer HTTP 503 first (a transient failure); `confirm_timeouts`:
+    this many answer only after the client's timeout (the gateway confirmed, the client never heard)."""
 
     notice: str = "none"
     return_delay_ms: int = 0
     confirm_failures: int = 0
+    confirm_timeouts: int = 0
 
 
 @dataclass
@@ -97,7 +99,7 @@ class SonetGateway:
         return _json(asdict(scenario))
 
     def server_call(self, form: dict[str, str]) -> Response:
-        action, order_id = form.get("doAction"), form.get("icpOrderId", "")
+        action, order_id, slow = form.get("doAction"), form.get("icpOrderId", ""), False
         with self.lock:
             if action == sonet.AUTH_ORDER:
                 answer = self.auth_order(form)
@@ -107,10 +109,16 @@ class SonetGateway:
                     order.scenario.confirm_failures -= 1
                     self.calls.append({"time": time.time(), "call": action, "icpOrderId": order_id, "status": 503})
                     return Response("Service Unavailable", status=503)
+                slow = bool(order and order.scenario.confirm_timeouts > 0)
+                if slow:
+                    order.scenario.confirm_timeouts -= 1
                 answer = self.confirm_order(form)
             else:
                 answer = {"resultCode": "10000", "resultMesg": f"unknown doAction {action}"}
-            self.calls.append({"time": time.time(), "call": action, "icpOrderId": order_id, **answer})
+            self.calls.append({"time": time.time(), "call": action, "icpOrderId": order_id, **answer,
+                               **({"status": "timeout"} if action == sonet.CONFIRM_ORDER and slow else {})})
+        if action == sonet.CONFIRM_ORDER and slow:
+            time.sleep(sonet.TIMEOUT + 1)  # past the client's patience
         return Response(sonet.encode_answer(answer), content_type="text/plain; charset=utf-8")
 
     def auth_order(self, form: dict[str, str]) -> dict[str, str]:

@@ -154,15 +154,18 @@ def test_forged_or_tampered_returns_are_refused_and_change_nothing(api):
 
 def test_a_confirmation_the_gateway_fails_is_retried(api):
     payer = Payer(api, User.new())
-    quick, slow = payer.checkout(), payer.checkout()
+    quick, timed_out, slow = payer.checkout(), payer.checkout(), payer.checkout()
     set_scenario(quick["order"]["id"], confirm_failures=1)  # retried within the request
+    set_scenario(timed_out["order"]["id"], confirm_timeouts=1)  # the client gives up on the first answer
     set_scenario(slow["order"]["id"], confirm_failures=4)  # left to the confirm_payment task
-    for checkout in (quick, slow):
-        payer.pay(checkout["pay_url"])
-    for checkout in (quick, slow):
+    with ThreadPoolExecutor(3) as pool:  # three browsers of the same buyer
+        list(pool.map(lambda checkout: Payer(api, payer.user).pay(checkout["pay_url"]), (quick, timed_out, slow)))
+    for checkout in (quick, timed_out, slow):
         payer.wait_for(checkout["order"]["id"], "fulfilled", timeout=40)
-    assert payer.balance() == 1000
-    assert [c.get("status", 200) for c in gateway_calls(slow["order"]["id"], "confirmOrder")] == [503] * 4 + [200]
+    assert payer.balance() == 1500
+    statuses = {name: [c.get("status", 200) for c in gateway_calls(checkout["order"]["id"], "confirmOrder")]
+                for name, checkout in (("quick", quick), ("timed_out", timed_out), ("slow", slow))}
+    assert statuses == {"quick": [503, 200], "timed_out": ["timeout", 200], "slow": [503] * 4 + [200]}
 
 
 def test_a_pass_bought_admits_to_the_paid_stream(api, streamer):
