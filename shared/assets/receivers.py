@@ -1,0 +1,26 @@
+"""Receivers of the asset signals: the bucket's notifications become the assets' files (seed:
+`handle_artifact_events_from_google_cloud_storage`), and `asset.created` is tracked."""
+from __future__ import annotations
+
+import logging
+
+from shared.analytics import TRACK, AnalyticsEvent
+from shared.assets import STORAGE_OBJECT, StorageObject
+from shared.assets import service
+from shared.assets.models import AssetCreated
+from shared.core import clock, steps
+from shared.core.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+
+@REGISTRY.receiver(STORAGE_OBJECT, applies=lambda o: o.event_type == "OBJECT_FINALIZE",
+                   deployed_as="handle_artifact_events")  # Cloud Run names stop at 49 characters
+def handle_artifact_events_from_google_cloud_storage(txn, fx: steps.Effects, event: StorageObject) -> None:
+    log.info("%s: %s", event.name, service.take_upload(txn, event))
+
+
+@REGISTRY.receiver(service.ASSET_CREATED)
+def track_asset_events(txn, fx: steps.Effects, event: AssetCreated) -> None:
+    fx.publish(TRACK, AnalyticsEvent(event_id=f"asset.created:{event.asset_id}", event="asset.created",
+                                     subject_id=event.asset_id, at=clock.now(), properties=event.model_dump()))

@@ -1,0 +1,109 @@
+"""Uploads through signed URLs to the local Cloud Storage (fake-gcs-server), and the bucket's own
+notifications making them the assets' files: duplicates, older generations and strangers' objects
+change nothing."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+
+import pytest
+import requests
+
+from shared.assets import service, storage
+from shared.core import steps
+from shared.core.config import settings
+from tests.support import User, wait_until
+
+pytestmark = pytest.mark.stack
+PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)  # the bytes are not checked yet: probing is the pipeline's
+
+
+def start(api, creator, content_type="image/png", size=len(PNG)):
+    answer = api.call("POST", "/assets", creator, json={"content_type": content_type, "size": size})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def put(upload: dict, data: bytes) -> None:
+    response = requests.put(upload["url"], data=data, headers=upload["headers"], timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def settled(api, creator, asset_id, check):
+    return wait_until(lambda: (a := api.call("GET", f"/assets/{asset_id}", creator).json()) and check(a) and a,
+                      what=f"asset {asset_id}")
+
+
+def md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def test_an_upload_and_its_artifact_become_the_asset_s_files(api):
+    creator = User.new("role:creator")
+    started = start(api, creator)
+    assert started["asset"]["status"] == "created" and "X-Goog-Signature" in started["upload"]["url"]
+    assert started["upload"]["headers"] == {"Content-Type": "image/png", "x-goog-content-length-range": f"{len(PNG)},{len(PNG)}"}
+    put(started["upload"], PNG)
+    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded")
+    assert (asset["source"]["size"], asset["source"]["content_type"], asset["source"]["md5_hash"]) == (
+        len(PNG), "image/png", md5(PNG))
+
+    thumb = os.urandom(500)
+    made = api.call("POST", f"/assets/{asset['id']}/artifacts", creator,
+                    json={"label": "thumbnail", "content_type": "image/jpeg", "size": len(thumb)})
+    assert made.status_code == 201, made.text
+    put(made.json()["upload"], thumb)
+    artifact_id = made.json()["artifact"]["id"]
+    asset = settled(api, creator, asset["id"], lambda a: a["artifacts"][artifact_id]["status"] == "uploaded")
+    assert asset["artifacts"][artifact_id]["file"]["md5_hash"] == md5(thumb)
+    assert api.call("GET", f"/assets/{asset['id']}", User.new("role:creator")).status_code == 403
+
+
+def test_an_upload_unlike_its_declaration_fails_the_asset(api):
+    creator = User.new("role:creator")
+    started = start(api, creator)
+    headers = {"Content-Type": "image/png"}  # the local bucket does not enforce the signed length
+    assert requests.put(started["upload"]["url"], data=PNG[:100], headers=headers, timeout=30).status_code == 200
+    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "failed")
+    assert asset["reason"] == f"uploaded 100 bytes, not the {len(PNG)} declared"
+
+
+def test_repeated_older_and_unknown_notifications_change_nothing(api):
+    from google.cloud import pubsub_v1
+
+    creator = User.new("role:creator")
+    started = start(api, creator)
+    put(started["upload"], PNG)
+    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded")
+    blob_name, generation = asset["source"]["object_name"], asset["source"]["generation"]
+    bucket = storage.bucket_name(service.BUCKET)
+    publisher = pubsub_v1.PublisherClient()
+    topic = publisher.topic_path(settings().project, "storage-events")
+
+    def notify(name: str, gen: int, size: int) -> str:
+        data = {"kind": "storage#object", "name": name, "bucket": bucket, "generation": str(gen), "size": str(size),
+                "contentType": "image/png", "md5Hash": "x"}
+        publisher.publish(topic, json.dumps(data).encode(), eventType="OBJECT_FINALIZE", bucketId=bucket,
+                          objectId=name, objectGeneration=str(gen), payloadFormat="JSON_API_V1").result(timeout=30)
+        return f"handle_artifact_events_from_google_cloud_storage@storage.object:{bucket}/{name}#{gen}:OBJECT_FINALIZE"
+
+    repeat = notify(blob_name, generation, len(PNG))  # Cloud Storage delivers the same notice again
+    older = notify(blob_name, generation - 1, 1)  # an older generation arrives late
+    stranger = notify(f"assets/{'0' * 24}/source", 1, 5)  # an object nobody asked for
+    wait_until(lambda: (steps.marker(repeat).get().to_dict() or {}).get("repeats", 0) >= 1
+               and steps.marker(older).get().exists and steps.marker(stranger).get().exists, what="the notices")
+    after = api.call("GET", f"/assets/{asset['id']}", creator).json()
+    assert after == asset
+    assert api.call("GET", f"/assets/{'0' * 24}", creator).status_code == 404
+
+
+def test_bad_uploads_are_refused_before_any_url_is_signed(api):
+    creator = User.new("role:creator")
+    for body in ({"content_type": "application/x-msdownload", "size": 10}, {"content_type": "image/png", "size": 0},
+                 {"content_type": "image/png", "size": 21 * 1024 * 1024}, {"content_type": "image/png"},
+                 {"content_type": "image/png", "size": 10, "bucket": "x"}):
+        answer = api.call("POST", "/assets", creator, json=body)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), body
+    assert api.call("POST", "/assets", User.new(), json={"content_type": "image/png", "size": 10}).status_code == 403
