@@ -45,6 +45,14 @@ resource "google_service_account_iam_member" "runtime_acts_as_tasks" {
   member             = "serviceAccount:${google_service_account.runtime.email}"
 }
 
+# Signed upload URLs (shared/assets/storage.py) are signed with the runtime's own identity through
+# IAM signBlob: no key file exists.
+resource "google_service_account_iam_member" "runtime_signs_urls" {
+  service_account_id = google_service_account.runtime.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.runtime.email}"
+}
+
 resource "google_storage_bucket_iam_member" "runtime" {
   for_each = var.buckets
 

@@ -80,6 +80,7 @@ locals {
     "cloudtasks.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
+    "iamcredentials.googleapis.com", # signBlob: the signed upload URLs
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "storage.googleapis.com",
