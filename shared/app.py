@@ -12,6 +12,7 @@ FEATURES = (
     "shared.assets",
     "shared.assets.api",
     "shared.assets.receivers",
+    "shared.assets.tasks",
     "shared.maintenance",
     "shared.livestream.api",
     "shared.livestream.sources",

@@ -9,15 +9,17 @@ from shared.assets import STORAGE_OBJECT, StorageObject
 from shared.assets import service
 from shared.assets.models import AssetCreated
 from shared.core import clock, steps
+from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
 
 @REGISTRY.receiver(STORAGE_OBJECT, applies=lambda o: o.event_type == "OBJECT_FINALIZE",
+                   options=FunctionOptions(secrets=("TASK_SECRET",)),  # schedules probe_asset
                    deployed_as="handle_artifact_events")  # Cloud Run names stop at 49 characters
 def handle_artifact_events_from_google_cloud_storage(txn, fx: steps.Effects, event: StorageObject) -> None:
-    log.info("%s: %s", event.name, service.take_upload(txn, event))
+    log.info("%s: %s", event.name, service.take_upload(txn, fx, event))
 
 
 @REGISTRY.receiver(service.ASSET_CREATED)

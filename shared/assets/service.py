@@ -94,7 +94,7 @@ def _mismatch(declared_type: str, declared_size: int, file: StoredFile) -> str |
     return None
 
 
-def take_upload(txn, obj: StorageObject) -> str:
+def take_upload(txn, fx: steps.Effects, obj: StorageObject) -> str:
     """An object finalized in the bucket becomes the asset's source or one artifact's file. An
     older generation than the one kept, or a repeat, changes nothing; an object nobody asked for
     is ignored (logged)."""
@@ -111,6 +111,10 @@ def take_upload(txn, obj: StorageObject) -> str:
         reason = _mismatch(asset.content_type, asset.size, file)
         txn.update(asset_ref(asset.id), {"source": file.model_dump(mode="json"),
                                          "status": "failed" if reason else "uploaded", "reason": reason})
+        if not reason:  # what it really is, read by the probe_asset task
+            from shared.assets.tasks import PROBE_ASSET, ProbeArgs
+
+            fx.schedule(PROBE_ASSET, ProbeArgs(asset_id=asset.id, generation=file.generation), at=clock.now())
         return f"source {'failed' if reason else 'uploaded'}"
     artifact = asset.artifacts.get(found["artifact"])
     if artifact is None:

@@ -4,9 +4,12 @@ change nothing."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
+import subprocess
+import tempfile
 
 import pytest
 import requests
@@ -17,10 +20,32 @@ from shared.core.config import settings
 from tests.support import User, wait_until
 
 pytestmark = pytest.mark.stack
-PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)  # the bytes are not checked yet: probing is the pipeline's
 
 
-def start(api, creator, content_type="image/png", size=len(PNG)):
+def generated(args: list[str], suffix: str) -> bytes:
+    """Media made with ffmpeg (the imageio-ffmpeg wheel's) at test time: nothing binary is committed."""
+    import imageio_ffmpeg
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, f"out{suffix}")
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *args, "-y", path], check=True, timeout=120)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+@functools.cache
+def png() -> bytes:
+    return generated(["-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1"], ".png")
+
+
+@functools.cache
+def mp4() -> bytes:
+    return generated(["-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25", "-f", "lavfi", "-i",
+                      "sine=duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"], ".mp4")
+
+
+def start(api, creator, content_type="image/png", size=None):
+    size = len(png()) if size is None else size
     answer = api.call("POST", "/assets", creator, json={"content_type": content_type, "size": size})
     assert answer.status_code == 201, answer.text
     return answer.json()
@@ -44,11 +69,12 @@ def test_an_upload_and_its_artifact_become_the_asset_s_files(api):
     creator = User.new("role:creator")
     started = start(api, creator)
     assert started["asset"]["status"] == "created" and "X-Goog-Signature" in started["upload"]["url"]
-    assert started["upload"]["headers"] == {"Content-Type": "image/png", "x-goog-content-length-range": f"{len(PNG)},{len(PNG)}"}
-    put(started["upload"], PNG)
-    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded")
+    assert started["upload"]["headers"] == {"Content-Type": "image/png", "x-goog-content-length-range": f"{len(png())},{len(png())}"}
+    put(started["upload"], png())
+    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
+    assert asset["metadata"]["video"] == {"codec": "png", "width": 64, "height": 48, "frame_rate": 25.0}
     assert (asset["source"]["size"], asset["source"]["content_type"], asset["source"]["md5_hash"]) == (
-        len(PNG), "image/png", md5(PNG))
+        len(png()), "image/png", md5(png()))
 
     thumb = os.urandom(500)
     made = api.call("POST", f"/assets/{asset['id']}/artifacts", creator,
@@ -65,9 +91,9 @@ def test_an_upload_unlike_its_declaration_fails_the_asset(api):
     creator = User.new("role:creator")
     started = start(api, creator)
     headers = {"Content-Type": "image/png"}  # the local bucket does not enforce the signed length
-    assert requests.put(started["upload"]["url"], data=PNG[:100], headers=headers, timeout=30).status_code == 200
+    assert requests.put(started["upload"]["url"], data=png()[:100], headers=headers, timeout=30).status_code == 200
     asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "failed")
-    assert asset["reason"] == f"uploaded 100 bytes, not the {len(PNG)} declared"
+    assert asset["reason"] == f"uploaded 100 bytes, not the {len(png())} declared"
 
 
 def test_repeated_older_and_unknown_notifications_change_nothing(api):
@@ -75,8 +101,8 @@ def test_repeated_older_and_unknown_notifications_change_nothing(api):
 
     creator = User.new("role:creator")
     started = start(api, creator)
-    put(started["upload"], PNG)
-    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded")
+    put(started["upload"], png())
+    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
     blob_name, generation = asset["source"]["object_name"], asset["source"]["generation"]
     bucket = storage.bucket_name(service.BUCKET)
     publisher = pubsub_v1.PublisherClient()
@@ -89,7 +115,7 @@ def test_repeated_older_and_unknown_notifications_change_nothing(api):
                           objectId=name, objectGeneration=str(gen), payloadFormat="JSON_API_V1").result(timeout=30)
         return f"handle_artifact_events_from_google_cloud_storage@storage.object:{bucket}/{name}#{gen}:OBJECT_FINALIZE"
 
-    repeat = notify(blob_name, generation, len(PNG))  # Cloud Storage delivers the same notice again
+    repeat = notify(blob_name, generation, len(png()))  # Cloud Storage delivers the same notice again
     older = notify(blob_name, generation - 1, 1)  # an older generation arrives late
     stranger = notify(f"assets/{'0' * 24}/source", 1, 5)  # an object nobody asked for
     wait_until(lambda: (steps.marker(repeat).get().to_dict() or {}).get("repeats", 0) >= 1
@@ -107,3 +133,23 @@ def test_bad_uploads_are_refused_before_any_url_is_signed(api):
         answer = api.call("POST", "/assets", creator, json=body)
         assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), body
     assert api.call("POST", "/assets", User.new(), json={"content_type": "image/png", "size": 10}).status_code == 403
+
+
+def test_a_video_is_probed_and_a_corrupt_or_mislabelled_upload_fails_cleanly(api):
+    creator = User.new("role:creator")
+    video = mp4()
+    uploads = {"video": (video, "video/mp4"), "corrupt": (os.urandom(4000), "video/mp4"),
+               "truncated": (video[: len(video) // 3], "video/mp4"), "image as video": (png(), "video/mp4"),
+               "video as image": (video, "image/jpeg")}
+    started = {}
+    for name, (data, content_type) in uploads.items():
+        started[name] = start(api, creator, content_type, len(data))
+        put(started[name]["upload"], data)
+    done = {name: settled(api, creator, s["asset"]["id"], lambda a: a["metadata"] or a["status"] == "failed")
+            for name, s in started.items()}
+    meta = done["video"]["metadata"]
+    assert done["video"]["status"] == "uploaded" and abs(meta["duration"] - 2.0) < 0.2
+    assert (meta["video"]["codec"], meta["video"]["width"], meta["video"]["height"], meta["audio"]["codec"]) == (
+        "h264", 320, 240, "aac")
+    for name in ("corrupt", "truncated", "image as video", "video as image"):
+        assert done[name]["status"] == "failed" and done[name]["reason"].startswith("not a"), (name, done[name])
