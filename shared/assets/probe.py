@@ -24,7 +24,7 @@ def probe(stream) -> dict:
                                      "frame_rate": float(s.average_rate) if s.average_rate else None}
                 elif s.type == "audio" and "audio" not in meta:
                     meta["audio"] = {"codec": codec.name, "sample_rate": codec.sample_rate, "channels": codec.channels}
-    except (av.FFmpegError, ValueError, OSError) as trouble:
+    except (av.FFmpegError, ValueError) as trouble:  # I/O errors go up: the task retries them
         raise Unreadable(f"not a readable media file: {trouble}") from None
     return meta
 

@@ -24,6 +24,7 @@ from shared.core.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 ASSETS, BUCKET = "assets", "assets"
+MAX_ARTIFACTS = 10  # the asset's document stays small
 OBJECT = re.compile(r"assets/(?P<asset>[0-9a-f]{24})/(?:source|artifacts/(?P<artifact>[0-9a-f]{24}))")
 ASSET_CREATED = REGISTRY.signal("asset.created", AssetCreated, key=lambda e: e.asset_id)
 
@@ -75,6 +76,8 @@ def add_artifact(asset_id: str, request: ArtifactCreate) -> ArtifactUpload:
         asset = get(asset_id, txn)
         if asset.status == "failed":
             raise Conflict("this asset failed; upload a new one", code="asset_failed")
+        if len(asset.artifacts) >= MAX_ARTIFACTS:
+            raise Conflict(f"an asset has at most {MAX_ARTIFACTS} artifacts", code="too_many_artifacts")
         txn.update(asset_ref(asset_id), {f"artifacts.{artifact.id}": artifact.model_dump(mode="json")})
         return ArtifactUpload(artifact=artifact, upload=upload)
 
@@ -109,7 +112,7 @@ def take_upload(txn, fx: steps.Effects, obj: StorageObject) -> str:
         if asset.source is not None and asset.source.generation >= file.generation:
             return "older or repeated"
         reason = _mismatch(asset.content_type, asset.size, file)
-        txn.update(asset_ref(asset.id), {"source": file.model_dump(mode="json"),
+        txn.update(asset_ref(asset.id), {"source": file.model_dump(mode="json"), "metadata": {},  # probed anew
                                          "status": "failed" if reason else "uploaded", "reason": reason})
         if not reason:  # what it really is, read by the probe_asset task
             from shared.assets.tasks import PROBE_ASSET, ProbeArgs

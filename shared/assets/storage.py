@@ -42,12 +42,19 @@ def _signing() -> dict:
     emulator = os.environ.get("STORAGE_EMULATOR_HOST")
     if emulator:
         return {"credentials": _local_signer(), "api_access_endpoint": emulator}
-    import google.auth
     from google.auth.transport.requests import Request
 
-    credentials, _ = google.auth.default()
-    credentials.refresh(Request())
+    credentials = _runtime_credentials()
+    if not credentials.valid:  # refreshed once an hour, not on every request
+        credentials.refresh(Request())
     return {"service_account_email": credentials.service_account_email, "access_token": credentials.token}
+
+
+@functools.cache
+def _runtime_credentials():
+    import google.auth
+
+    return google.auth.default()[0]
 
 
 def upload_url(bucket: str, object_name: str, content_type: str, size: int) -> tuple[str, dict[str, str]]:

@@ -19,6 +19,7 @@ class ProbeArgs(TaskArgs):
         return f"{self.asset_id}-{self.generation}"
 
 
+CHUNK = 2 * 1024 * 1024  # read from the bucket in these: the index of an MP4 may sit at its end
 REGISTRY.queue("media", QueueOptions(max_dispatches_per_second=20, max_concurrent_dispatches=10, max_attempts=10))
 PROBE_ASSET = REGISTRY.task("probe_asset", queue="media", args=ProbeArgs)
 
@@ -32,13 +33,17 @@ def probe_asset(args: ProbeArgs) -> str:
         return "already probed"
     bucket = storage.client().bucket(storage.bucket_name(service.BUCKET))
     blob = bucket.blob(asset.source.object_name, generation=args.generation)  # this upload, not a later one
+    from google.api_core.exceptions import NotFound
+
     try:
-        with blob.open("rb") as stream:
+        with blob.open("rb", chunk_size=CHUNK) as stream:
             meta = probe.probe(stream)
         probe.check(asset.content_type, meta)
         reason = None
     except probe.Unreadable as unreadable:
         meta, reason = {}, str(unreadable)
+    except NotFound:  # replaced (its own probe follows) or deleted: nothing to read, ever
+        meta, reason = {}, "the upload is gone"
     except Exception as trouble:  # the bucket did not answer: Cloud Tasks tries again
         raise Retry(f"could not read {asset.source.object_name}: {trouble}") from None
 
