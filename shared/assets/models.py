@@ -62,6 +62,7 @@ class Artifact(BaseModel):
     size: int
     status: Status = "created"
     file: StoredFile | None = None
+    metadata: dict = Field(default_factory=dict, description="probed, as the asset's")
     reason: str | None = None
 
 

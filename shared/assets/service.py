@@ -115,9 +115,7 @@ def take_upload(txn, fx: steps.Effects, obj: StorageObject) -> str:
         txn.update(asset_ref(asset.id), {"source": file.model_dump(mode="json"), "metadata": {},  # probed anew
                                          "status": "failed" if reason else "uploaded", "reason": reason})
         if not reason:  # what it really is, read by the probe_asset task
-            from shared.assets.tasks import PROBE_ASSET, ProbeArgs
-
-            fx.schedule(PROBE_ASSET, ProbeArgs(asset_id=asset.id, generation=file.generation), at=clock.now())
+            _probe_later(fx, asset.id, file.generation)
         return f"source {'failed' if reason else 'uploaded'}"
     artifact = asset.artifacts.get(found["artifact"])
     if artifact is None:
@@ -126,6 +124,16 @@ def take_upload(txn, fx: steps.Effects, obj: StorageObject) -> str:
     if artifact.file is not None and artifact.file.generation >= file.generation:
         return "older or repeated"
     reason = _mismatch(artifact.content_type, artifact.size, file)
-    updated = artifact.model_copy(update={"file": file, "status": "failed" if reason else "uploaded", "reason": reason})
+    updated = artifact.model_copy(update={"file": file, "status": "failed" if reason else "uploaded", "reason": reason,
+                                          "metadata": {}})
     txn.update(asset_ref(asset.id), {f"artifacts.{artifact.id}": updated.model_dump(mode="json")})
+    if not reason:
+        _probe_later(fx, asset.id, file.generation, artifact.id)
     return f"artifact {updated.status}"
+
+
+def _probe_later(fx: steps.Effects, asset_id: str, generation: int, artifact_id: str | None = None) -> None:
+    from shared.assets.tasks import PROBE_ASSET, ProbeArgs  # the task's module imports this one
+
+    fx.schedule(PROBE_ASSET, ProbeArgs(asset_id=asset_id, artifact_id=artifact_id, generation=generation),
+                at=clock.now())

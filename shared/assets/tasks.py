@@ -1,22 +1,27 @@
-"""`probe_asset`: once a source is uploaded, what it really is goes into the asset's metadata, or
-the asset fails with the reason. One run per uploaded generation; a repeat changes nothing."""
+"""`probe_asset`: once a source or an artifact is uploaded, what it really is goes into its
+metadata, or it fails with the reason (a failed source fails the asset). One run per uploaded
+generation; a repeat changes nothing."""
 from __future__ import annotations
 
 from pydantic import Field
 
 from shared.assets import probe, service, storage
+from shared.assets.models import Asset
 from shared.core.errors import Retry
 from shared.core.firestore import run_transaction
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 
+ID = r"^[0-9a-f]{24}$"
+
 
 class ProbeArgs(TaskArgs):
-    asset_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    asset_id: str = Field(pattern=ID)
+    artifact_id: str | None = Field(None, pattern=ID)  # None: the source
     generation: int
 
     def task_key(self) -> str:
-        return f"{self.asset_id}-{self.generation}"
+        return f"{self.asset_id}-{self.artifact_id or 'source'}-{self.generation}"
 
 
 CHUNK = 2 * 1024 * 1024  # read from the bucket in these: the index of an MP4 may sit at its end
@@ -24,36 +29,47 @@ REGISTRY.queue("media", QueueOptions(max_dispatches_per_second=20, max_concurren
 PROBE_ASSET = REGISTRY.task("probe_asset", queue="media", args=ProbeArgs)
 
 
+def _target(asset: Asset, args: ProbeArgs):
+    """(the file, its declared content type, its metadata, its status) of what the task probes."""
+    if args.artifact_id is None:
+        return asset.source, asset.content_type, asset.metadata, asset.status
+    artifact = asset.artifacts.get(args.artifact_id)
+    if artifact is None:
+        return None, None, {}, None
+    return artifact.file, artifact.content_type, artifact.metadata, artifact.status
+
+
 @PROBE_ASSET.handles
 def probe_asset(args: ProbeArgs) -> str:
-    asset = service.get(args.asset_id)
-    if asset.source is None or asset.source.generation != args.generation:
+    file, content_type, metadata, status = _target(service.get(args.asset_id), args)
+    if file is None or file.generation != args.generation:
         return "another upload replaced it"
-    if asset.metadata.get("generation") == args.generation or asset.status == "failed":
+    if metadata.get("generation") == args.generation or status == "failed":
         return "already probed"
     bucket = storage.client().bucket(storage.bucket_name(service.BUCKET))
-    blob = bucket.blob(asset.source.object_name, generation=args.generation)  # this upload, not a later one
+    blob = bucket.blob(file.object_name, generation=args.generation)  # this upload, not a later one
     from google.api_core.exceptions import NotFound
 
     try:
         with blob.open("rb", chunk_size=CHUNK) as stream:
             meta = probe.probe(stream)
-        probe.check(asset.content_type, meta)
+        probe.check(content_type, meta)
         reason = None
     except probe.Unreadable as unreadable:
         meta, reason = {}, str(unreadable)
     except NotFound:  # replaced (its own probe follows) or deleted: nothing to read, ever
         meta, reason = {}, "the upload is gone"
     except Exception as trouble:  # the bucket did not answer: Cloud Tasks tries again
-        raise Retry(f"could not read {asset.source.object_name}: {trouble}") from None
+        raise Retry(f"could not read {file.object_name}: {trouble}") from None
 
     def body(txn) -> str:
-        current = service.get(args.asset_id, txn)
-        if current.source is None or current.source.generation != args.generation:
+        current, _, _, _ = _target(service.get(args.asset_id, txn), args)
+        if current is None or current.generation != args.generation:
             return "another upload replaced it"
-        change = {"metadata": {**meta, "generation": args.generation}}
+        prefix = "" if args.artifact_id is None else f"artifacts.{args.artifact_id}."
+        change = {f"{prefix}metadata": {**meta, "generation": args.generation}}
         if reason:
-            change |= {"status": "failed", "reason": reason}
+            change |= {f"{prefix}status": "failed", f"{prefix}reason": reason}
         txn.update(service.asset_ref(args.asset_id), change)
         return reason or "probed"
 

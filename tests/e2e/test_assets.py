@@ -79,14 +79,23 @@ def test_an_upload_and_its_artifact_become_the_asset_s_files(api):
     assert (asset["source"]["size"], asset["source"]["content_type"], asset["source"]["md5_hash"]) == (
         len(png()), "image/png", md5(png()))
 
-    thumb = os.urandom(500)
-    made = api.call("POST", f"/assets/{asset['id']}/artifacts", creator,
-                    json={"label": "thumbnail", "content_type": "image/jpeg", "size": len(thumb)})
-    assert made.status_code == 201, made.text
-    put(made.json()["upload"], thumb)
-    artifact_id = made.json()["artifact"]["id"]
-    asset = settled(api, creator, asset["id"], lambda a: a["artifacts"][artifact_id]["status"] == "uploaded")
-    assert asset["artifacts"][artifact_id]["file"]["md5_hash"] == md5(thumb)
+    artifacts = {}
+    for label, data, content_type in (("thumbnail", png(), "image/png"), ("trailer", os.urandom(500), "video/mp4")):
+        made = api.call("POST", f"/assets/{asset['id']}/artifacts", creator,
+                        json={"label": label, "content_type": content_type, "size": len(data)})
+        assert made.status_code == 201, made.text
+        put(made.json()["upload"], data)
+        artifacts[label] = (made.json()["artifact"]["id"], data)
+
+    def probed(a) -> bool:
+        return all(a["artifacts"][i]["metadata"] or a["artifacts"][i]["status"] == "failed" for i, _ in artifacts.values())
+
+    asset = settled(api, creator, asset["id"], probed)
+    thumbnail, trailer = (asset["artifacts"][artifacts[label][0]] for label in ("thumbnail", "trailer"))
+    assert thumbnail["status"] == "uploaded" and thumbnail["file"]["md5_hash"] == md5(png())
+    assert thumbnail["metadata"]["video"]["codec"] == "png"
+    assert trailer["status"] == "failed" and trailer["reason"].startswith("not a")  # random bytes are no video
+    assert asset["status"] == "uploaded"  # a failed artifact leaves its asset alone
     assert api.call("GET", f"/assets/{asset['id']}", User.new("role:creator")).status_code == 403
 
 
