@@ -13,6 +13,8 @@ FEATURES = (
     "shared.assets.api",
     "shared.assets.receivers",
     "shared.assets.tasks",
+    "shared.posts.api",
+    "shared.posts.receivers",
     "shared.maintenance",
     "shared.livestream.api",
     "shared.livestream.sources",

@@ -50,7 +50,8 @@ resource "google_firestore_field" "steps_unindexed" {
 
 # Queries with an equality filter and a range or order on another field need a composite index
 # each: the maintenance backstops query goals by due time (shared/goals/service.py, exclusive.py), a wallet
-# lists its holds and recent transfers (shared/ledger/service.py).
+# lists its holds and recent transfers (shared/ledger/service.py), a creator's posts are listed
+# newest first (shared/posts/service.py).
 locals {
   indexes = {
     goals_overdue = { collection = "goals", fields = [
@@ -70,6 +71,10 @@ locals {
     escrow_holds = { collection = "ledger_transfers", fields = [
       { path = "credit", order = "ASCENDING" }, { path = "hold", order = "ASCENDING" },
       { path = "state", order = "ASCENDING" }, { path = "id", order = "ASCENDING" },
+    ] }
+    creator_posts = { collection = "posts", fields = [
+      { path = "user_id", order = "ASCENDING" }, { path = "status", order = "ASCENDING" },
+      { path = "nbf", order = "DESCENDING" },
     ] }
     wallet_transfers = { collection = "ledger_transfers", fields = [
       { path = "parties", array = "CONTAINS" }, { path = "created_at", order = "DESCENDING" },

@@ -77,7 +77,12 @@ class Asset(BaseModel):
     artifacts: dict[str, Artifact] = Field(default_factory=dict)
     metadata: dict = Field(default_factory=dict, description="probed: duration, dimensions, codecs")
     reason: str | None = None
+    claims: dict[str, float] = Field(default_factory=dict, description="post id -> when the post claimed it")
     created_at: float
+
+    def thumbnail(self) -> Artifact | None:
+        return next((a for a in self.artifacts.values() if a.label == "thumbnail" and a.status == "uploaded"
+                     and a.metadata), None)
 
 
 class AssetUpload(BaseModel):
@@ -94,3 +99,10 @@ class AssetCreated(BaseModel):
     asset_id: str
     user_id: str
     kind: str
+
+
+class AssetClaimed(BaseModel):
+    """`asset.claimed`: a post took the asset (seed: `claim_asset`), probed or failed by then."""
+
+    asset_id: str
+    post_id: str

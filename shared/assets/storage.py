@@ -65,3 +65,12 @@ def upload_url(bucket: str, object_name: str, content_type: str, size: int) -> t
                                    content_type=content_type, headers={"x-goog-content-length-range": f"{size},{size}"},
                                    **_signing())
     return url, headers
+
+
+DOWNLOAD_SECONDS = 600  # a signed GET URL's life: long enough to start playing, short enough to not be shared
+
+
+def download_url(bucket: str, object_name: str, generation: int | None = None) -> str:
+    blob = client().bucket(bucket_name(bucket)).blob(object_name, generation=generation)
+    return blob.generate_signed_url(version="v4", method="GET", expiration=timedelta(seconds=DOWNLOAD_SECONDS),
+                                    **_signing())

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.assets import probe, service, storage
-from shared.assets.models import Asset
-from shared.core.errors import Retry
+from shared.assets.models import Asset, AssetClaimed
+from shared.core import clock, steps
+from shared.core.errors import AlreadyApplied, Retry
 from shared.core.firestore import run_transaction
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
@@ -24,9 +25,39 @@ class ProbeArgs(TaskArgs):
         return f"{self.asset_id}-{self.artifact_id or 'source'}-{self.generation}"
 
 
+class ClaimArgs(TaskArgs):
+    asset_id: str = Field(pattern=ID)
+    post_id: str = Field(pattern=ID)
+
+    def task_key(self) -> str:
+        return f"{self.asset_id}-{self.post_id}"
+
+
 CHUNK = 2 * 1024 * 1024  # read from the bucket in these: the index of an MP4 may sit at its end
 REGISTRY.queue("media", QueueOptions(max_dispatches_per_second=20, max_concurrent_dispatches=10, max_attempts=10))
 PROBE_ASSET = REGISTRY.task("probe_asset", queue="media", args=ProbeArgs)
+CLAIM_ASSET = REGISTRY.task("claim_asset", queue="media", args=ClaimArgs)
+ASSET_CLAIMED = REGISTRY.signal("asset.claimed", AssetClaimed, key=lambda e: f"{e.asset_id}:{e.post_id}")
+
+
+@CLAIM_ASSET.handles
+def claim_asset(args: ClaimArgs) -> str:
+    """The post's claim time under the asset's claims, then `asset.claimed` (seed 004). An asset
+    still being probed is claimed once the probe is done: until then the task is retried."""
+    asset = service.get(args.asset_id)
+    if asset.status != "failed" and not asset.metadata:
+        raise Retry(f"asset {asset.id} is not probed yet")
+
+    def body(txn, fx: steps.Effects) -> str:
+        service.get(args.asset_id, txn)
+        txn.update(service.asset_ref(args.asset_id), {f"claims.{args.post_id}": clock.now()})
+        fx.publish(ASSET_CLAIMED, AssetClaimed(asset_id=args.asset_id, post_id=args.post_id))
+        return "claimed"
+
+    try:
+        return steps.run(f"claim_asset:{args.asset_id}:{args.post_id}", body)
+    except AlreadyApplied:
+        return "already claimed"
 
 
 def _target(asset: Asset, args: ProbeArgs):

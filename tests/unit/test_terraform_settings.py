@@ -213,6 +213,7 @@ def test_the_queries_have_their_composite_indexes(config):
         ("ledger_transfers", (("parties", "CONTAINS"), ("created_at", "DESCENDING"))),
         ("ledger_transfers", (("credit", "ASCENDING"), ("hold", "ASCENDING"), ("state", "ASCENDING"),
                               ("id", "ASCENDING"))),
+        ("posts", (("user_id", "ASCENDING"), ("status", "ASCENDING"), ("nbf", "DESCENDING"))),
     }
     # the queries they serve
     assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
@@ -220,6 +221,10 @@ def test_the_queries_have_their_composite_indexes(config):
     assert '("refund_due_at", "<", before), _cls=TRIGGER_EXCLUSIVE, settlement=None' in inspect.getsource(
         exclusive.overdue_unused_checks)
     assert 'credit=account.id, hold=True, state="pending").order_by("id")' in inspect.getsource(book.pending_holds)
+    from shared.posts import service as posts
+
+    listing = inspect.getsource(posts.of_user)
+    assert all(f in listing for f in ('"user_id", "=="', '"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
     wallet = inspect.getsource(ledger.wallet_of)
     assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
     assert '("parties", "array_contains", user_id)).order_by(\n        "created_at", direction="DESCENDING")' in wallet

@@ -1,0 +1,37 @@
+"""HTTP routes of the posts: creating, reading, a creator's list, unlocking."""
+from __future__ import annotations
+
+from shared.core.http import Call
+from shared.core.options import FunctionOptions
+from shared.core.registry import REGISTRY
+from shared.posts import service
+from shared.posts.models import PageQuery, Post, PostCreate, PostPage, PostView, Unlock, UnlockRequest
+
+SURFACE = REGISTRY.surface("posts", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
+                                                    secrets=("JWT_SECRET",)))
+route = REGISTRY.route
+
+
+@route("POST", "/posts", surface=SURFACE, scope="role:creator", body=PostCreate, response=Post, status=201,
+       summary="Post your uploaded assets, free or paid (nbf: publish later); ready once its assets are claimed")
+def create_post(call: Call) -> Post:
+    return service.create(call.principal.user_id, call.body)
+
+
+@route("GET", "/posts/{post_id}", surface=SURFACE, response=PostView,
+       summary="A post as you may see it: locked (caption, price, thumbnail) or, unlocked or yours, with its media")
+def get_post(call: Call) -> PostView:
+    return service.view(service.load_post(call.params["post_id"]), call.principal.user_id)
+
+
+@route("GET", "/users/{user_id}/posts", surface=SURFACE, query=PageQuery, response=PostPage,
+       summary="A creator's published posts, newest first; pass next_cursor as cursor for more")
+def user_posts(call: Call) -> PostPage:
+    return service.of_user(call.params["user_id"], call.principal.user_id, call.query.cursor, call.query.limit)
+
+
+@route("POST", "/posts/{post_id}/unlock", surface=SURFACE, body=UnlockRequest, response=Unlock, status=201,
+       idempotent=True, summary="Unlock a paid post once with the chosen cost: diamonds to the creator, less the "
+                                "platform's share; asked again, the same unlock")
+def unlock_post(call: Call) -> Unlock:
+    return service.unlock(call.principal.user_id, call.params["post_id"], call.body, call.client_key)

@@ -1,0 +1,134 @@
+"""Posts (`posts/{id}`, their unlocks in `posts/{id}/unlocks/{viewer}`): the seeds' `Message`
+fields as models, and the requests and views around them (seed 004, "Post")."""
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+ID = r"^[0-9a-f]{24}$"
+AssetId = Annotated[str, Field(pattern=ID)]
+
+
+class Caption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Diamond(BaseModel):
+    """A cost in diamonds, paid from the viewer's wallet to the creator's earnings (less the
+    platform's share). The seeds' other costs (MessagingDiamonds, Voucher) come with their ledgers."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    cls: Literal["Diamond"] = Field("Diamond", alias="_cls")
+    amount: Annotated[StrictInt, Field(gt=0, le=1_000_000)]
+
+
+Cost = Annotated[Union[Diamond], Field(discriminator="cls")]
+
+
+class Pricing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["free", "paid"]
+
+
+class StatusTransitions(BaseModel):
+    """When the post entered each status (seed: `StatusTransitions`)."""
+
+    created: float
+    processing: float | None = None
+    ready: float | None = None
+    failed: float | None = None
+
+
+class MediaItem(BaseModel):
+    """The post's view of one of its assets, kept current by the asset receivers."""
+
+    asset_id: str
+    kind: str
+    status: Literal["processing", "ready", "failed"] = "processing"
+    metadata: dict = Field(default_factory=dict)
+    thumbnail_artifact: str | None = None
+    reason: str | None = None
+
+
+class PostCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assets: list[AssetId] = Field(min_length=1, max_length=20)
+    caption: Caption
+    pricing: Pricing
+    cost: list[Cost] = Field(default_factory=list, max_length=3, description="how a paid post is unlocked")
+    nbf: float | None = Field(None, description="publish later: not before this time (unix seconds)")
+
+
+class Post(BaseModel):
+    id: str
+    user_id: str
+    assets: list[str]
+    caption: Caption
+    pricing: Pricing
+    cost: list[Cost] = Field(default_factory=list)
+    media: dict[str, MediaItem] = Field(default_factory=dict)
+    status: Literal["processing", "ready", "failed"] = "processing"
+    status_transitions: StatusTransitions
+    nbf: float
+    unlock_count: int = 0
+    metadata: dict = Field(default_factory=dict)
+
+    def published(self, now: float | None = None) -> bool:
+        return self.status == "ready" and self.nbf <= (time.time() if now is None else now)
+
+
+class UnlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cost: Literal["Diamond"] = Field(description="which of the post's costs to pay")
+
+
+class Unlock(BaseModel):
+    post_id: str
+    viewer_id: str
+    cls: str = Field("DiamondUnlock", alias="_cls")
+    amount: int
+    transfer_id: str
+    at: float
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class MediaView(BaseModel):
+    asset_id: str
+    kind: str
+    metadata: dict
+    url: str = Field(description="a signed GET URL of the media, valid 10 minutes")
+
+
+class PostView(BaseModel):
+    """What a viewer sees: a locked post shows its caption, price and thumbnail, never the media."""
+
+    id: str
+    user_id: str
+    caption: Caption
+    pricing: Pricing
+    cost: list[Cost]
+    status: str
+    nbf: float
+    published: bool
+    locked: bool
+    thumbnail_url: str | None = None
+    media: list[MediaView] | None = None
+
+
+class PostPage(BaseModel):
+    posts: list[PostView]
+    next_cursor: str | None = None
+
+
+class PageQuery(BaseModel):
+    cursor: Annotated[str, Field(pattern=ID)] | None = None
+    limit: int = Field(20, ge=1, le=50)

@@ -1,0 +1,180 @@
+"""Creating posts, what a viewer sees of them, listing a creator's, and unlocking with diamonds.
+Only this feature writes `posts`; an unlock moves diamonds only through the ledger."""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from shared.assets import service as assets
+from shared.assets import storage
+from shared.assets.models import Asset
+from shared.core import clock, ids, steps
+from shared.core.config import settings
+from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, field_error
+from shared.core.firestore import db, document, increment, load
+from shared.core.registry import REGISTRY
+from shared.ledger import book
+from shared.ledger.models import REVENUE, earnings, wallet
+from shared.posts.models import (
+    MediaItem,
+    MediaView,
+    Post,
+    PostCreate,
+    PostPage,
+    PostView,
+    StatusTransitions,
+    Unlock,
+    UnlockRequest,
+)
+
+POSTS, UNLOCKS = "posts", "unlocks"
+
+
+class PostCreated(BaseModel):
+    post_id: str
+    user_id: str
+
+
+# The seeds' `DocumentLifecycleMixin.on_post_save`: published from the step that creates the post
+POST_CREATED = REGISTRY.signal("post.created", PostCreated, key=lambda e: e.post_id)
+
+
+def post_ref(post_id: str):
+    return db().collection(POSTS).document(post_id)
+
+
+def unlock_ref(post_id: str, viewer_id: str):
+    return post_ref(post_id).collection(UNLOCKS).document(viewer_id)
+
+
+def load_post(post_id: str, txn=None) -> Post:
+    return load(post_ref(post_id), Post, "post", txn)
+
+
+def create(user_id: str, request: PostCreate) -> Post:
+    """A post of the creator's own uploaded assets, processing until each is claimed and probed."""
+    if (request.pricing.kind == "paid") != bool(request.cost):
+        raise field_error(["body", "cost"], "a paid post needs a cost, a free one none")
+    if len(set(request.assets)) != len(request.assets):
+        raise field_error(["body", "assets"], "an asset appears twice")
+    found: list[Asset] = []
+    for asset_id in request.assets:
+        asset = assets.get(asset_id)
+        if asset.user_id != user_id:
+            raise Forbidden(f"asset {asset_id} is not yours", code="not_your_asset")
+        if asset.source is None or asset.status == "failed":
+            raise Conflict(f"asset {asset_id} is not uploaded", code="asset_not_uploaded",
+                           details={"status": asset.status, "reason": asset.reason})
+        found.append(asset)
+    now = clock.now()
+    post = Post(id=ids.new_id(), user_id=user_id, assets=request.assets, caption=request.caption,
+                pricing=request.pricing, cost=request.cost,
+                media={a.id: MediaItem(asset_id=a.id, kind=a.kind) for a in found},
+                status_transitions=StatusTransitions(created=now, processing=now), nbf=request.nbf or now)
+
+    def body(txn, fx: steps.Effects) -> Post:
+        txn.create(post_ref(post.id), document(post))
+        fx.publish(POST_CREATED, PostCreated(post_id=post.id, user_id=user_id))
+        return post
+
+    return steps.run(f"create_post:{post.id}", body, redelivered=False)
+
+
+def asset_claimed(txn, post_id: str, asset: Asset) -> str:
+    """The post's view of a claimed asset (seed: `update_message_asset_metadata`,
+    `update_message_artifacts`); the post is ready once every asset is, failed if one failed."""
+    post = load_post(post_id, txn)
+    if asset.id not in post.media or post.status != "processing":
+        return "nothing to update"
+    thumbnail = asset.thumbnail()
+    item = MediaItem(asset_id=asset.id, kind=asset.kind, status="failed" if asset.status == "failed" else "ready",
+                     metadata=asset.metadata, thumbnail_artifact=thumbnail.id if thumbnail else None, reason=asset.reason)
+    media = {**post.media, asset.id: item}
+    change = {f"media.{asset.id}": item.model_dump(mode="json")}
+    states = {m.status for m in media.values()}
+    status = "failed" if "failed" in states else "ready" if states == {"ready"} else "processing"
+    if status != "processing":
+        change |= {"status": status, f"status_transitions.{status}": clock.now()}
+    txn.update(post_ref(post_id), change)
+    return status
+
+
+def _unlocked(post: Post, viewer_id: str) -> bool:
+    return post.pricing.kind == "free" or viewer_id == post.user_id or unlock_ref(post.id, viewer_id).get().exists
+
+
+def view(post: Post, viewer_id: str) -> PostView:
+    """A locked post: caption, price, thumbnail; once unlocked (or to its creator): the media."""
+    now = clock.now()
+    if viewer_id != post.user_id and not post.published(now):
+        raise NotFound(f"post {post.id} not found", code="post_not_found")
+    locked = not _unlocked(post, viewer_id)
+    first = post.media.get(post.assets[0])
+    thumbnail_url = None
+    if first and first.thumbnail_artifact:
+        thumbnail_url = storage.download_url(assets.BUCKET, assets.artifact_object(first.asset_id, first.thumbnail_artifact))
+    media = None if locked else [
+        MediaView(asset_id=m.asset_id, kind=m.kind, metadata=m.metadata,
+                  url=storage.download_url(assets.BUCKET, assets.source_object(m.asset_id)))
+        for m in (post.media[a] for a in post.assets) if m.status == "ready"]
+    return PostView(id=post.id, user_id=post.user_id, caption=post.caption, pricing=post.pricing, cost=post.cost,
+                    status=post.status, nbf=post.nbf, published=post.published(now), locked=locked,
+                    thumbnail_url=thumbnail_url, media=media)
+
+
+def of_user(user_id: str, viewer_id: str, cursor: str | None, limit: int) -> PostPage:
+    """The creator's published posts, newest first, `limit` at a time after `cursor` (a post id)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (db().collection(POSTS).where(filter=FieldFilter("user_id", "==", user_id))
+             .where(filter=FieldFilter("status", "==", "ready")).where(filter=FieldFilter("nbf", "<=", clock.now()))
+             .order_by("nbf", direction="DESCENDING"))
+    if cursor:
+        last = post_ref(cursor).get()
+        if not last.exists or last.get("user_id") != user_id:
+            raise field_error(["query", "cursor"], "not a cursor of this list")
+        query = query.start_after(last)
+    snaps = list(query.limit(limit + 1).stream())
+    posts = [Post.model_validate({**s.to_dict(), "id": s.id}) for s in snaps[:limit]]
+    return PostPage(posts=[view(p, viewer_id) for p in posts],
+                    next_cursor=posts[-1].id if len(snaps) > limit else None)
+
+
+def unlock(viewer_id: str, post_id: str, request: UnlockRequest, client_key: steps.ClientKey | None = None) -> Unlock:
+    """Pay the post's cost once: diamonds from the viewer's wallet to the creator's earnings, less
+    the platform's share. Asked again, it answers the same unlock and moves nothing."""
+    def existing() -> Unlock | None:
+        snap = unlock_ref(post_id, viewer_id).get()
+        return Unlock.model_validate(snap.to_dict()) if snap.exists else None
+
+    def body(txn, fx) -> Unlock:
+        post = load_post(post_id, txn)
+        snap = unlock_ref(post_id, viewer_id).get(transaction=txn)
+        if snap.exists:
+            return Unlock.model_validate(snap.to_dict())
+        if not post.published():
+            raise Conflict("this post is not published", code="post_not_published")
+        if viewer_id == post.user_id or post.pricing.kind == "free":
+            raise Conflict("nothing to unlock: the post is free or yours", code="nothing_to_unlock")
+        cost = next((c for c in post.cost if c.cls == request.cost), None)
+        if cost is None:
+            raise field_error(["body", "cost"], f"this post is not unlocked with {request.cost}")
+        fee = cost.amount * settings().platform_share_percent // 100
+        meta = {"post_id": post_id}
+        moves = [book.Move(f"unlock:{post_id}:{viewer_id}", wallet(viewer_id), earnings(post.user_id),
+                           cost.amount - fee, metadata=meta)]
+        if fee:
+            moves.append(book.Move(f"unlock:{post_id}:{viewer_id}:fee", wallet(viewer_id), REVENUE, fee, metadata=meta))
+        transfer = book.execute(txn, moves)[0]
+        made = Unlock(post_id=post_id, viewer_id=viewer_id, amount=cost.amount, transfer_id=transfer.id, at=clock.now())
+        txn.create(unlock_ref(post_id, viewer_id), made.model_dump(mode="json", by_alias=True))
+        txn.update(post_ref(post_id), {"unlock_count": increment(1)})
+        return made
+
+    try:
+        return steps.run(f"unlock:{post_id}:{viewer_id}", body, redelivered=False, client_key=client_key,
+                         claim=f"unlock:{post_id}:{viewer_id}")
+    except AlreadyApplied:
+        found = existing()
+        if found is None:
+            raise
+        return found
