@@ -81,8 +81,14 @@ class Asset(BaseModel):
     created_at: float
 
     def thumbnail(self) -> Artifact | None:
-        return next((a for a in self.artifacts.values() if a.label == "thumbnail" and a.status == "uploaded"
-                     and a.metadata), None)
+        """The newest uploaded thumbnail that probed as the image it claims to be."""
+        found = [a for a in self.artifacts.values() if a.label == "thumbnail" and a.status == "uploaded"
+                 and a.metadata and a.file]
+        return max(found, key=lambda a: a.file.uploaded_at, default=None)
+
+    @property
+    def probed(self) -> bool:
+        return bool(self.source and self.metadata.get("generation") == self.source.generation)
 
 
 class AssetUpload(BaseModel):
@@ -106,3 +112,12 @@ class AssetClaimed(BaseModel):
 
     asset_id: str
     post_id: str
+
+
+class AssetProbed(BaseModel):
+    """`asset.probed`: a source or artifact has its metadata, or failed (the posts that claimed the
+    asset follow it: the seeds' `update_message_artifacts`)."""
+
+    asset_id: str
+    artifact_id: str | None = None
+    generation: int

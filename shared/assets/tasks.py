@@ -6,10 +6,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.assets import probe, service, storage
-from shared.assets.models import Asset, AssetClaimed
+from shared.assets.models import Asset, AssetClaimed, AssetProbed
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
-from shared.core.firestore import run_transaction
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 
@@ -38,16 +37,14 @@ REGISTRY.queue("media", QueueOptions(max_dispatches_per_second=20, max_concurren
 PROBE_ASSET = REGISTRY.task("probe_asset", queue="media", args=ProbeArgs)
 CLAIM_ASSET = REGISTRY.task("claim_asset", queue="media", args=ClaimArgs)
 ASSET_CLAIMED = REGISTRY.signal("asset.claimed", AssetClaimed, key=lambda e: f"{e.asset_id}:{e.post_id}")
+ASSET_PROBED = REGISTRY.signal("asset.probed", AssetProbed,
+                               key=lambda e: f"{e.asset_id}:{e.artifact_id or 'source'}:{e.generation}")
 
 
 @CLAIM_ASSET.handles
 def claim_asset(args: ClaimArgs) -> str:
-    """The post's claim time under the asset's claims, then `asset.claimed` (seed 004). An asset
-    still being probed is claimed once the probe is done: until then the task is retried."""
-    asset = service.get(args.asset_id)
-    if asset.status != "failed" and not asset.metadata:
-        raise Retry(f"asset {asset.id} is not probed yet")
-
+    """The post's claim time under the asset's claims, then `asset.claimed` (seed 004). Probed or
+    not: a probe that finishes later publishes `asset.probed`, and the claiming posts follow it."""
     def body(txn, fx: steps.Effects) -> str:
         service.get(args.asset_id, txn)
         txn.update(service.asset_ref(args.asset_id), {f"claims.{args.post_id}": clock.now()})
@@ -93,7 +90,7 @@ def probe_asset(args: ProbeArgs) -> str:
     except Exception as trouble:  # the bucket did not answer: Cloud Tasks tries again
         raise Retry(f"could not read {file.object_name}: {trouble}") from None
 
-    def body(txn) -> str:
+    def body(txn, fx: steps.Effects) -> str:
         current, _, _, _ = _target(service.get(args.asset_id, txn), args)
         if current is None or current.generation != args.generation:
             return "another upload replaced it"
@@ -102,6 +99,11 @@ def probe_asset(args: ProbeArgs) -> str:
         if reason:
             change |= {f"{prefix}status": "failed", f"{prefix}reason": reason}
         txn.update(service.asset_ref(args.asset_id), change)
+        fx.publish(ASSET_PROBED, AssetProbed(asset_id=args.asset_id, artifact_id=args.artifact_id,
+                                             generation=args.generation))
         return reason or "probed"
 
-    return run_transaction(body)
+    try:
+        return steps.run(f"probe_asset:{args.task_key()}", body)
+    except AlreadyApplied:
+        return "already probed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 ID = r"^[0-9a-f]{24}$"
 AssetId = Annotated[str, Field(pattern=ID)]
@@ -52,7 +52,9 @@ class MediaItem(BaseModel):
     kind: str
     status: Literal["processing", "ready", "failed"] = "processing"
     metadata: dict = Field(default_factory=dict)
+    generation: int | None = None  # the probed source's: what the media URL serves
     thumbnail_artifact: str | None = None
+    thumbnail_generation: int | None = None
     reason: str | None = None
 
 
@@ -63,7 +65,15 @@ class PostCreate(BaseModel):
     caption: Caption
     pricing: Pricing
     cost: list[Cost] = Field(default_factory=list, max_length=3, description="how a paid post is unlocked")
-    nbf: float | None = Field(None, description="publish later: not before this time (unix seconds)")
+    nbf: float | None = Field(None, ge=0, le=4_102_444_800, allow_inf_nan=False,
+                              description="publish later: not before this time (unix seconds)")
+
+    @model_validator(mode="after")
+    def _one_cost_per_kind(self):
+        kinds = [c.cls for c in self.cost]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("one cost per kind")
+        return self
 
 
 class Post(BaseModel):
@@ -77,7 +87,6 @@ class Post(BaseModel):
     status: Literal["processing", "ready", "failed"] = "processing"
     status_transitions: StatusTransitions
     nbf: float
-    unlock_count: int = 0
     metadata: dict = Field(default_factory=dict)
 
     def published(self, now: float | None = None) -> bool:

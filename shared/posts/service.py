@@ -10,7 +10,7 @@ from shared.assets.models import Asset
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, field_error
-from shared.core.firestore import db, document, increment, load
+from shared.core.firestore import db, document, load
 from shared.core.registry import REGISTRY
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, wallet
@@ -79,23 +79,30 @@ def create(user_id: str, request: PostCreate) -> Post:
     return steps.run(f"create_post:{post.id}", body, redelivered=False)
 
 
-def asset_claimed(txn, post_id: str, asset: Asset) -> str:
-    """The post's view of a claimed asset (seed: `update_message_asset_metadata`,
-    `update_message_artifacts`); the post is ready once every asset is, failed if one failed."""
-    post = load_post(post_id, txn)
-    if asset.id not in post.media or post.status != "processing":
-        return "nothing to update"
+def follow_asset(txn, post_ids: list[str], asset: Asset) -> None:
+    """The posts' view of an asset they claimed (seed: `update_message_asset_metadata`,
+    `update_message_artifacts`): its probed metadata and thumbnail; a post is ready once every asset
+    is probed, failed if one failed. Reads every post first, then writes."""
+    posts = [load_post(post_id, txn) for post_id in post_ids]
+    for post in posts:
+        if asset.id in post.media:
+            _follow(txn, post, asset)
+
+
+def _follow(txn, post: Post, asset: Asset) -> None:
     thumbnail = asset.thumbnail()
-    item = MediaItem(asset_id=asset.id, kind=asset.kind, status="failed" if asset.status == "failed" else "ready",
-                     metadata=asset.metadata, thumbnail_artifact=thumbnail.id if thumbnail else None, reason=asset.reason)
-    media = {**post.media, asset.id: item}
+    status = "failed" if asset.status == "failed" else "ready" if asset.probed else "processing"
+    item = MediaItem(asset_id=asset.id, kind=asset.kind, status=status, metadata=asset.metadata if asset.probed else {},
+                     generation=asset.source.generation if asset.probed else None, reason=asset.reason,
+                     thumbnail_artifact=thumbnail.id if thumbnail else None,
+                     thumbnail_generation=thumbnail.file.generation if thumbnail else None)
     change = {f"media.{asset.id}": item.model_dump(mode="json")}
-    states = {m.status for m in media.values()}
-    status = "failed" if "failed" in states else "ready" if states == {"ready"} else "processing"
-    if status != "processing":
-        change |= {"status": status, f"status_transitions.{status}": clock.now()}
-    txn.update(post_ref(post_id), change)
-    return status
+    if post.status == "processing":
+        states = {m.status for m in {**post.media, asset.id: item}.values()}
+        moved = "failed" if "failed" in states else "ready" if states == {"ready"} else None
+        if moved:
+            change |= {"status": moved, f"status_transitions.{moved}": clock.now()}
+    txn.update(post_ref(post.id), change)
 
 
 def _unlocked(post: Post, viewer_id: str) -> bool:
@@ -110,11 +117,12 @@ def view(post: Post, viewer_id: str) -> PostView:
     locked = not _unlocked(post, viewer_id)
     first = post.media.get(post.assets[0])
     thumbnail_url = None
-    if first and first.thumbnail_artifact:
-        thumbnail_url = storage.download_url(assets.BUCKET, assets.artifact_object(first.asset_id, first.thumbnail_artifact))
+    if first and first.thumbnail_artifact:  # signed for the probed generation, not a later upload
+        thumbnail_url = storage.download_url(assets.BUCKET, assets.artifact_object(first.asset_id, first.thumbnail_artifact),
+                                             generation=first.thumbnail_generation)
     media = None if locked else [
         MediaView(asset_id=m.asset_id, kind=m.kind, metadata=m.metadata,
-                  url=storage.download_url(assets.BUCKET, assets.source_object(m.asset_id)))
+                  url=storage.download_url(assets.BUCKET, assets.source_object(m.asset_id), generation=m.generation))
         for m in (post.media[a] for a in post.assets) if m.status == "ready"]
     return PostView(id=post.id, user_id=post.user_id, caption=post.caption, pricing=post.pricing, cost=post.cost,
                     status=post.status, nbf=post.nbf, published=post.published(now), locked=locked,
@@ -167,8 +175,7 @@ def unlock(viewer_id: str, post_id: str, request: UnlockRequest, client_key: ste
         transfer = book.execute(txn, moves)[0]
         made = Unlock(post_id=post_id, viewer_id=viewer_id, amount=cost.amount, transfer_id=transfer.id, at=clock.now())
         txn.create(unlock_ref(post_id, viewer_id), made.model_dump(mode="json", by_alias=True))
-        txn.update(post_ref(post_id), {"unlock_count": increment(1)})
-        return made
+        return made  # the post itself is only read: unlocks of one post do not contend on it
 
     try:
         return steps.run(f"unlock:{post_id}:{viewer_id}", body, redelivered=False, client_key=client_key,

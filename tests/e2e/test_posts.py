@@ -3,13 +3,18 @@ ready; viewers see the locked view until they unlock with diamonds, once; a crea
 through published posts; repeated deliveries change nothing."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 import requests
 
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from shared.core import signals, tasks
 from shared.core.config import settings
+from shared.core.firestore import db
+from shared.posts.service import post_ref
 from tests.e2e.test_assets import png, put, settled, start
 from tests.e2e.test_show_funding import marker
 from tests.e2e.test_tickets import provision
@@ -110,7 +115,7 @@ def test_bad_posts_are_refused_and_change_nothing(api):
     for user, body, status in cases:
         answer = api.call("POST", "/posts", user, json=body)
         assert answer.status_code == status and answer.json()["error"]["code"], (body, answer.text)
-    assert api.call("GET", f"/users/{creator.id}/posts", creator).json()["posts"] == []
+    assert not list(db().collection("posts").where(filter=FieldFilter("user_id", "==", creator.id)).stream())
 
 
 def test_post_and_asset_signals_and_tasks_delivered_twice_change_nothing_more(api):
@@ -123,9 +128,37 @@ def test_post_and_asset_signals_and_tasks_delivered_twice_change_nothing_more(ap
     signals.publish("post.created", {"post_id": created["id"], "user_id": creator.id})
     signals.publish("asset.claimed", {"asset_id": asset, "post_id": created["id"]})
     tasks.schedule("claim_asset", {"asset_id": asset, "post_id": created["id"]}, at=time.time())
+    stored = post_ref(created["id"]).get().to_dict()
     wait_until(lambda: marker(claimed).get("repeats", 0) >= 1
-               and marker(f"claim_post_assets@post.created:{created['id']}").get("repeats", 0) >= 1, what="the repeats")
+               and marker(f"claim_post_assets@post.created:{created['id']}").get("repeats", 0) >= 1
+               and marker(f"claim_asset:{asset}:{created['id']}").get("repeats", 0) >= 1, what="the repeats")
     time.sleep(1)
+    assert post_ref(created["id"]).get().to_dict() == stored  # the same media view and status times
     after = api.call("GET", f"/posts/{created['id']}", creator).json()
     assert {k: v for k, v in after.items() if k not in ("media", "thumbnail_url")} == {
         k: v for k, v in before.items() if k not in ("media", "thumbnail_url")}
+
+
+def test_a_post_follows_its_assets_whichever_finishes_first(api):
+    creator = User.new("role:creator")
+    image = start(api, creator)
+    put(image["upload"], png())
+    settled(api, creator, image["asset"]["id"], lambda a: a["source"])
+    quick = post(api, creator, [image["asset"]["id"]])  # likely before the probe is done: it follows it
+    assert ready(api, creator, quick["id"])["media"][0]["metadata"]["video"]["codec"] == "png"
+
+    corrupt = os.urandom(3000)
+    video = start(api, creator, "video/mp4", len(corrupt))
+    put(video["upload"], corrupt)
+    settled(api, creator, video["asset"]["id"], lambda a: a["source"])
+    answer = api.call("POST", "/posts", creator, json={
+        "assets": [image["asset"]["id"], video["asset"]["id"]], "caption": {"text": "x"}, "pricing": {"kind": "free"}})
+    if answer.status_code == 409:  # the probe failed the asset before the post was asked for
+        assert answer.json()["error"]["code"] == "asset_not_uploaded"
+    else:
+        assert answer.status_code == 201, answer.text
+        failed = wait_until(lambda: (p := api.call("GET", f"/posts/{answer.json()['id']}", creator).json())["status"]
+                            == "failed" and p, what="the post to fail with its asset")
+        assert [m["asset_id"] for m in failed["media"]] == [image["asset"]["id"]]  # only what is ready, to its creator
+        assert failed["published"] is False
+        assert api.call("GET", f"/posts/{answer.json()['id']}", User.new()).status_code == 404
