@@ -282,8 +282,14 @@ def test_the_one_on_one_flow_delivered_twice_changes_nothing_more(api, streamer,
     assert api.call("DELETE", f"/goals/{exclusive['id']}", streamer).status_code == 200
     chosen_sock.wait_for("stream.authorized", where=lambda d: d["exclusive"] is False)
     # a sync that finds the source claimed waits for Cloud Tasks' retry: give a loaded stack time
-    wait_until(lambda: [a for a, _ in rtc_calls(room)] == ["StartSnapshot", "StopSnapshot", "StartSnapshot"],
-               timeout=40, what="the snapshot calls")
+    try:
+        wait_until(lambda: [a for a, _ in rtc_calls(room)] == ["StartSnapshot", "StopSnapshot", "StartSnapshot"],
+                   timeout=40, what="the snapshot calls")
+    except AssertionError:
+        from shared.livestream import sources as rtc_sources
+
+        raise AssertionError(f"snapshot calls: {rtc_calls(room)}; source: "
+                             f"{rtc_sources.load(source['id']).model_dump()}") from None
     time.sleep(6)  # past the check for an unused agreement (exp + 4 s)
 
     def observed() -> dict:
