@@ -90,7 +90,7 @@ def _authorize(order: Order) -> str:
         orders.move(txn, current, "pending", gateway=current.gateway.model_copy(update={"auth_code": code}))
         return code
 
-    return steps.run(f"order_pending:{order.id}:{code}", body, redelivered=False)
+    return steps.run(f"order_pending:{order.id}:{code}", body, redelivered=False, claim=f"order:{order.id}")
 
 
 def _own(url: str) -> bool:
@@ -167,11 +167,10 @@ def _confirming(order_id: str):
 
 
 def confirm(order_id: str, sonet_order_no: str, *, from_task: bool = False) -> str:
-    """confirmOrder, then the order paid and `order.paid` once. Before the gateway is asked, the
-    confirm_payment task is scheduled as a backstop (a process that dies or a gateway that does not
-    answer is made good by it; it finds a paid order and asks nothing); the task retries by raising."""
-    if not from_task:
-        _backstop(order_id, sonet_order_no)
+    """confirmOrder, then the order paid and `order.paid` once, under the order's confirmation claim
+    (the steps inside never contend). Before the gateway is asked, the confirm_payment task is
+    scheduled as a backstop (a process that dies or a gateway that does not answer is made good by
+    it; it finds a paid order and asks nothing); the task retries by raising."""
     try:
         with _confirming(order_id) as held:
             if not held:
@@ -179,6 +178,8 @@ def confirm(order_id: str, sonet_order_no: str, *, from_task: bool = False) -> s
             order = orders.load_order(order_id)
             if order.status in PAID_OR_LATER:
                 return "already paid"
+            if not from_task:  # under the claim: concurrent returns do not contend on one step
+                _backstop(order_id, sonet_order_no)
             if order.status not in ("pending", "expired", "failed"):
                 orders.flag(order_id, f"paid_while_{order.status}", {"sonetOrderNo": sonet_order_no})
                 return f"not confirmed: the order is {order.status}"
