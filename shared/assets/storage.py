@@ -70,7 +70,7 @@ def upload_url(bucket: str, object_name: str, content_type: str, size: int) -> t
 DOWNLOAD_SECONDS = 600  # a signed GET URL's life: long enough to start playing, short enough to not be shared
 
 
-def download_url(bucket: str, object_name: str, generation: int | None = None) -> str:
+def download_url(bucket: str, object_name: str, generation: int | None = None, seconds: int | None = None) -> str:
     blob = client().bucket(bucket_name(bucket)).blob(object_name, generation=generation)
-    return blob.generate_signed_url(version="v4", method="GET", expiration=timedelta(seconds=DOWNLOAD_SECONDS),
-                                    **_signing())
+    life = min(seconds or DOWNLOAD_SECONDS, 7 * 24 * 3600)  # V4 signatures last at most 7 days
+    return blob.generate_signed_url(version="v4", method="GET", expiration=timedelta(seconds=life), **_signing())

@@ -16,6 +16,9 @@ class Settings:
     region: str
     secrets: dict[str, str | None]  # None: this function was not given it (FunctionOptions.secrets)
     tasks_target_url: str
+    # where a worker's tasks go: "{function}" is replaced by the worker's name; locally the host
+    # routes every task by its name, so the task handler's URL serves them too
+    tasks_worker_url: str
     tasks_emulator_host: str | None
     tasks_service_account: str | None
     pusher_app_id: str
@@ -118,6 +121,7 @@ def settings() -> Settings:
         region=_env("FUNCTION_REGION", "us-central1"),
         secrets=_secrets(),
         tasks_target_url=_env("TASKS_TARGET_URL", "http://127.0.0.1:8080/tasks").rstrip("/"),
+        tasks_worker_url=_env("TASKS_WORKER_URL", _env("TASKS_TARGET_URL", "http://127.0.0.1:8080/tasks")).rstrip("/"),
         tasks_emulator_host=os.environ.get("CLOUD_TASKS_EMULATOR_HOST") or None,
         tasks_service_account=os.environ.get("TASKS_SERVICE_ACCOUNT") or None,
         pusher_app_id=_env("PUSHER_APP_ID", "100001"),

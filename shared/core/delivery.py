@@ -74,7 +74,8 @@ def _receive(function: str, receiver, msg: signals.Message) -> str:
 def run_task(name: str, body: bytes, signature: str | None, trace: str | None = None) -> tuple[int, dict]:
     """Verify, parse and run one task request; a non-2xx answer makes Cloud Tasks retry it."""
     with logs.bound(task=name, trace=logs.trace_from_header(trace) or os.urandom(16).hex()), \
-            options.declared(REGISTRY.task_handler_options):
+            options.declared(REGISTRY.function_options(REGISTRY.tasks[name]) if name in REGISTRY.tasks
+                             else REGISTRY.task_handler_options):
         return _run_task(name, body, signature)
 
 

@@ -13,7 +13,7 @@ import sys
 from shared import app
 from shared.core import openapi
 from shared.core.options import FunctionOptions
-from shared.core.registry import Registry, kebab
+from shared.core.registry import TASK_HANDLER, Registry, kebab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "functions" / "openapi.json"
@@ -39,9 +39,10 @@ def terraform_variables(registry: Registry) -> dict:
             routes=sorted(f"{r.method} {r.path}" for r in registry.routes if r.surface == surface))
         for surface in registry.surfaces
     }
-    functions["task-handler"] = _function(
-        "http", "task_handler", "functions/tasks.py", registry.task_handler_options, public=False,
-        routes=sorted(f"POST /{name}" for name in registry.tasks))
+    for worker, options in [(TASK_HANDLER, registry.task_handler_options), *sorted(registry.worker_options.items())]:
+        functions[worker] = _function(
+            "http", worker.replace("-", "_"), "functions/tasks.py", options, public=False,
+            routes=sorted(f"POST /{t.name}" for t in registry.tasks.values() if t.function == worker))
     for fn, r in sorted(registry.receivers.items()):
         functions[fn] = _function("receiver", r.entry_point, "functions/receivers.py", r.options,
                                   topic=r.source.topic, signal=r.signal)

@@ -41,7 +41,7 @@ class FunctionOptions:
 
     memory: str = "256Mi"
     cpu: str = "0.167"
-    timeout: int = 60  # seconds; a receiver's subscription ack deadline too
+    timeout: int = 60  # seconds; a receiver's subscription ack deadline too (at most 600)
     concurrency: int = 1  # requests one instance serves at once (more needs at least 1 CPU)
     min_instances: int = 0
     max_instances: int = 20
@@ -54,8 +54,8 @@ class FunctionOptions:
             raise ValueError(f"unknown secrets {sorted(unknown)}; known: {SECRET_NAMES}")
         if self.concurrency > 1 and float(self.cpu) < 1:
             raise ValueError("concurrency above 1 needs at least 1 CPU")
-        if not (1 <= self.timeout <= 540):
-            raise ValueError("timeout must be 1-540 s")
+        if not (1 <= self.timeout <= 1800):  # Cloud Tasks waits at most 30 minutes for an answer
+            raise ValueError("timeout must be 1-1800 s")
 
     def variables(self) -> dict:
         return {**asdict(self), "secrets": sorted(self.secrets)}

@@ -20,6 +20,7 @@ from shared.core.options import FunctionOptions, QueueOptions
 
 
 OBJECT_ID = r"[0-9a-f]{24}"  # the default format of a path parameter named *_id
+TASK_HANDLER = "task-handler"  # the deployed function running every task not given a worker
 
 
 def kebab(name: str) -> str:
@@ -70,6 +71,11 @@ class Task:
     queue: str
     args: type[TaskArgs]
     handler: Callable | None = None
+    worker: str | None = None  # a function of its own (REGISTRY.worker); None: the task handler
+
+    @property
+    def function(self) -> str:  # the deployed function it runs in
+        return self.worker or TASK_HANDLER
 
     def handles(self, fn: Callable) -> Callable:
         if self.handler is not None:
@@ -201,6 +207,8 @@ class Registry:
     surface_options: dict[str, FunctionOptions] = field(default_factory=dict)
     queue_options: dict[str, QueueOptions] = field(default_factory=dict)
     task_handler_options: FunctionOptions = field(default_factory=FunctionOptions)
+    # functions of their own for heavy tasks (memory, CPU, a long timeout): name -> options
+    worker_options: dict[str, FunctionOptions] = field(default_factory=dict)
     owners: dict[str, Owner] = field(default_factory=dict)
 
     def signal(self, sender: str, payload: type[BaseModel], key: Callable[[Any], str], topic: str | None = None,
@@ -223,11 +231,21 @@ class Registry:
 
         return register
 
-    def task(self, name: str, *, queue: str, args: type[TaskArgs]) -> Task:
+    def task(self, name: str, *, queue: str, args: type[TaskArgs], worker: str | None = None) -> Task:
         if name in self.tasks:
             raise ValueError(f"task {name} declared twice")
-        self.tasks[name] = Task(name, queue, args)
+        self.tasks[name] = Task(name, queue, args, worker=worker)
         return self.tasks[name]
+
+    def worker(self, name: str, options: FunctionOptions) -> str:
+        """A deployed function of its own for the tasks that name it (Cloud Tasks targets its URL)."""
+        if name in self.worker_options or name == TASK_HANDLER:
+            raise ValueError(f"worker {name} declared twice")
+        self.worker_options[name] = options
+        return name
+
+    def function_options(self, task: Task) -> FunctionOptions:
+        return self.worker_options[task.worker] if task.worker else self.task_handler_options
 
     def queue(self, name: str, options: QueueOptions) -> None:
         self.queue_options[name] = options
@@ -269,6 +287,11 @@ class Registry:
                 problems.append(f"task {task.name} has no handler")
             if task.queue not in self.queue_options:
                 problems.append(f"task {task.name} runs on undeclared queue {task.queue}")
+            if task.worker and task.worker not in self.worker_options:
+                problems.append(f"task {task.name} runs in undeclared worker {task.worker}")
+        for function, rcv in self.receivers.items():
+            if rcv.options.timeout > 600:
+                problems.append(f"receiver {function} has a timeout above Pub/Sub's 600 s ack deadline")
         for route in self.routes:
             if route.surface not in self.surface_options:
                 problems.append(f"route {route.method} {route.path} is served by undeclared surface {route.surface}")

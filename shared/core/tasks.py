@@ -72,9 +72,10 @@ def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
     body = json.dumps(spec.args.model_validate(args).model_dump(mode="json"), separators=(",", ":")).encode()
     due = min(at, clock.now() + MAX_AHEAD)
     name = task_id(task, args, at)  # named by when it is meant for: a repeat gets the same name
+    target = settings().tasks_worker_url.replace("{function}", spec.worker) if spec.worker else settings().tasks_target_url
     request = {
         "http_method": "POST",
-        "url": f"{settings().tasks_target_url}/{task}",
+        "url": f"{target}/{task}",
         "headers": {"Content-Type": "application/json", SIGNATURE_HEADER: sign(task, body)},
         "body": body,
     }
@@ -84,11 +85,13 @@ def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
         request["oidc_token"] = {"service_account_email": settings().tasks_service_account}
     schedule_time = timestamp_pb2.Timestamp()
     schedule_time.FromNanoseconds(int(due * 1e9))
+    created = {"name": f"{queue_path(spec.queue)}/tasks/{name}", "schedule_time": schedule_time, "http_request": request}
+    if spec.worker:  # Cloud Tasks waits for the answer as long as the worker may run (10 min by default)
+        from google.protobuf import duration_pb2
+
+        created["dispatch_deadline"] = duration_pb2.Duration(seconds=REGISTRY.worker_options[spec.worker].timeout)
     try:
-        _client().create_task(
-            parent=queue_path(spec.queue),
-            task={"name": f"{queue_path(spec.queue)}/tasks/{name}", "schedule_time": schedule_time, "http_request": request},
-        )
+        _client().create_task(parent=queue_path(spec.queue), task=created)
     except AlreadyExists:
         pass  # the same task was scheduled before: Cloud Tasks keeps one
     return name

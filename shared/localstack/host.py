@@ -1,7 +1,7 @@
 """One local process that mounts every deployed function's functions-framework app.
 
     /receivers/{function}  each receiver's CloudEvent function (Pub/Sub emulator push target)
-    /tasks/{task}          the task handler (Cloud Tasks emulator target)
+    /tasks/{task}          the task handler, or the task's worker (Cloud Tasks emulator target)
     anything else          the HTTP function whose surface owns the path (as the API gateway would)
 
 Messages reach receivers only through the emulators, never as in-process calls. Pushes must carry
@@ -20,6 +20,7 @@ from functions_framework import create_app
 
 from shared import app as features
 from shared.core.http import surface_for
+from shared.core.registry import TASK_HANDLER
 from shared.localstack.serving import serve
 
 FUNCTIONS = pathlib.Path(__file__).resolve().parents[2] / "functions"
@@ -32,7 +33,9 @@ class Host:
             function: create_app(r.entry_point, str(FUNCTIONS / "receivers.py"), "cloudevent")
             for function, r in registry.receivers.items()
         }
-        self.tasks = create_app("task_handler", str(FUNCTIONS / "tasks.py"), "http")
+        self.registry = registry
+        self.tasks = {function: create_app(function.replace("-", "_"), str(FUNCTIONS / "tasks.py"), "http")
+                      for function in [TASK_HANDLER, *registry.worker_options]}
         self.surfaces = {s: create_app(f"{s}_api", str(FUNCTIONS / "api.py"), "http") for s in registry.surfaces}
         self.push_token = os.environ.get("PUSH_TOKEN", "")
 
@@ -44,7 +47,8 @@ class Host:
                 return _refuse(start_response)
             return self.receivers[parts[1]](environ, start_response)
         if parts[0] == "tasks":
-            return self.tasks(environ, start_response)
+            task = self.registry.tasks.get(parts[-1])
+            return self.tasks[task.function if task else TASK_HANDLER](environ, start_response)
         return self.surfaces[surface_for(path) or "meta"](environ, start_response)  # meta answers a JSON 404
 
 

@@ -91,25 +91,25 @@ def provision(receivers_url: str) -> dict[str, int]:
     return counts
 
 
-def storage_topic() -> str:
-    """The topic bucket notifications go to (the storage emulator takes one for all buckets)."""
-    topics = {b.notify.topic for b in app.load().buckets.values() if b.notify}
-    if len(topics) != 1:
-        raise SystemExit(f"the storage emulator publishes to one topic; the registry names {sorted(topics)}")
-    return topics.pop()
+def storage_events() -> str:
+    """The bucket whose notifications go out and their topic (the storage emulator takes one of each)."""
+    notifying = {(name, b.notify.topic) for name, b in app.load().buckets.items() if b.notify}
+    if len(notifying) != 1:
+        raise SystemExit(f"the storage emulator notifies of one bucket; the registry names {sorted(notifying)}")
+    return " ".join(notifying.pop())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--receivers-url", help="base URL of the host's /receivers mount")
-    parser.add_argument("--storage-topic", action="store_true", help="print the bucket notifications' topic")
+    parser.add_argument("--storage-events", action="store_true", help="print the notifying bucket and its topic")
     args = parser.parse_args()
-    if args.storage_topic:
-        print(storage_topic())
+    if args.storage_events:
+        print(storage_events())
     elif args.receivers_url:
         print("provisioned", provision(args.receivers_url))
     else:
-        parser.error("give --receivers-url or --storage-topic")
+        parser.error("give --receivers-url or --storage-events")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""HTTP routes of the posts: creating, reading, a creator's list, unlocking."""
+"""HTTP routes of the posts: creating, reading, a creator's list, unlocking, and playing: HLS
+playlists and content keys, checked on every request."""
 from __future__ import annotations
 
-from shared.core.http import Call
+from shared.core.http import Call, Response
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.posts import service
+from shared.posts import playback, service
 from shared.posts.models import PageQuery, Post, PostCreate, PostPage, PostView, Unlock, UnlockRequest
 
 SURFACE = REGISTRY.surface("posts", FunctionOptions(memory="512Mi", cpu="1", concurrency=8, max_instances=50,
@@ -35,3 +36,31 @@ def user_posts(call: Call) -> PostPage:
                                 "platform's share; asked again, the same unlock")
 def unlock_post(call: Call) -> Unlock:
     return service.unlock(call.principal.user_id, call.params["post_id"], call.body, call.client_key)
+
+
+@route("GET", "/posts/{post_id}/media/{asset_id}/playlist", surface=SURFACE, errors=(403,),
+       summary="HLS master playlist of a video (creator or unlocked only): application/vnd.apple.mpegurl")
+def master_playlist(call: Call) -> Response:
+    post = _opened(call)
+    return playback.master_playlist(post, call.params["asset_id"])
+
+
+@route("GET", "/posts/{post_id}/media/{asset_id}/renditions/{name}", surface=SURFACE, errors=(403,),
+       params={"name": r"source|[0-9]{3,4}p"},
+       summary="HLS media playlist of one rendition: segments signed, the key at /posts/{id}/keys/{key_id}")
+def media_playlist(call: Call) -> Response:
+    post = _opened(call)
+    return playback.media_playlist(post, call.params["asset_id"], call.params["name"])
+
+
+@route("GET", "/posts/{post_id}/keys/{key_id}", surface=SURFACE, errors=(403,),
+       summary="A content key (16 bytes, application/octet-stream): for the creator and viewers who unlocked")
+def content_key(call: Call) -> Response:
+    post = _opened(call)
+    return playback.content_key(post, call.params["key_id"])
+
+
+def _opened(call: Call):
+    post = service.load_post(call.params["post_id"])
+    service.require_open(post, call.principal.user_id)
+    return post

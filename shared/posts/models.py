@@ -7,6 +7,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from shared.assets.models import EncodedFile, Rendition
+
 ID = r"^[0-9a-f]{24}$"
 AssetId = Annotated[str, Field(pattern=ID)]
 
@@ -52,10 +54,11 @@ class MediaItem(BaseModel):
     kind: str
     status: Literal["processing", "ready", "failed"] = "processing"
     metadata: dict = Field(default_factory=dict)
-    generation: int | None = None  # the probed source's: what the media URL serves
-    thumbnail_artifact: str | None = None
-    thumbnail_generation: int | None = None
+    generation: int | None = None  # the encoded source's
     reason: str | None = None
+    key_id: str | None = None  # opens the encrypted outputs
+    outputs: dict[str, EncodedFile] = Field(default_factory=dict, description="the encoder's, by label")
+    renditions: list[Rendition] = Field(default_factory=list)
 
 
 class PostCreate(BaseModel):
@@ -110,15 +113,29 @@ class Unlock(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class ImageView(BaseModel):
+    name: str
+    url: str = Field(description="a signed GET URL of the AES-128-CBC (PKCS#7) encrypted image, valid 10 minutes")
+    iv: str = Field(description="hex")
+
+
 class MediaView(BaseModel):
+    """One asset of a post. Previews (thumbnail, blurred preview, trailer) are for everyone; the
+    media itself is encrypted, and its key (GET /posts/{id}/keys/{key_id}) is only for its creator
+    and the viewers who unlocked it."""
+
     asset_id: str
     kind: str
     metadata: dict
-    url: str = Field(description="a signed GET URL of the media, valid 10 minutes")
+    previews: dict[str, str] = Field(description="label -> signed GET URL, valid 10 minutes")
+    key_id: str | None = Field(None, description="unlocked only")
+    images: list[ImageView] | None = Field(None, description="unlocked images only: largest first")
+    playlist: str | None = Field(None, description="unlocked videos only: the API path of the HLS master playlist")
 
 
 class PostView(BaseModel):
-    """What a viewer sees: a locked post shows its caption, price and thumbnail, never the media."""
+    """What a viewer sees: a locked post shows its caption, price, thumbnail and previews, never the
+    media or its keys."""
 
     id: str
     user_id: str
@@ -130,7 +147,7 @@ class PostView(BaseModel):
     published: bool
     locked: bool
     thumbnail_url: str | None = None
-    media: list[MediaView] | None = None
+    media: list[MediaView] = Field(default_factory=list, description="the ready assets, locked or not")
 
 
 class PostPage(BaseModel):

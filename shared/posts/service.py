@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from shared.assets import service as assets
-from shared.assets import storage
 from shared.assets.models import Asset
 from shared.core import clock, ids, steps
 from shared.core.config import settings
@@ -14,9 +13,9 @@ from shared.core.firestore import db, document, load
 from shared.core.registry import REGISTRY
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, wallet
+from shared.posts import playback
 from shared.posts.models import (
     MediaItem,
-    MediaView,
     Post,
     PostCreate,
     PostPage,
@@ -90,12 +89,13 @@ def follow_asset(txn, post_ids: list[str], asset: Asset) -> None:
 
 
 def _follow(txn, post: Post, asset: Asset) -> None:
-    thumbnail = asset.thumbnail()
-    status = "failed" if asset.status == "failed" else "ready" if asset.probed else "processing"
-    item = MediaItem(asset_id=asset.id, kind=asset.kind, status=status, metadata=asset.metadata if asset.probed else {},
-                     generation=asset.source.generation if asset.probed else None, reason=asset.reason,
-                     thumbnail_artifact=thumbnail.id if thumbnail else None,
-                     thumbnail_generation=thumbnail.file.generation if thumbnail else None)
+    encoded = asset.encoded
+    failed = asset.status == "failed" or (encoded is not None and encoded.status == "failed")
+    ready = encoded if encoded is not None and not failed else None
+    item = MediaItem(asset_id=asset.id, kind=asset.kind, status="failed" if failed else "ready" if ready else "processing",
+                     metadata=asset.metadata if asset.probed else {}, reason=asset.reason or (encoded and encoded.reason),
+                     generation=ready.generation if ready else None, key_id=ready.key_id if ready else None,
+                     outputs=ready.outputs if ready else {}, renditions=ready.renditions if ready else [])
     change = {f"media.{asset.id}": item.model_dump(mode="json")}
     if post.status == "processing":
         states = {m.status for m in {**post.media, asset.id: item}.values()}
@@ -105,28 +105,30 @@ def _follow(txn, post: Post, asset: Asset) -> None:
     txn.update(post_ref(post.id), change)
 
 
-def _unlocked(post: Post, viewer_id: str) -> bool:
+def unlocked(post: Post, viewer_id: str) -> bool:
     return post.pricing.kind == "free" or viewer_id == post.user_id or unlock_ref(post.id, viewer_id).get().exists
 
 
+def require_open(post: Post, viewer_id: str) -> None:
+    """Only the creator, and once the post is published the viewers who unlocked it (anyone when
+    it is free), may open its media: checked on every playlist and key request."""
+    if viewer_id != post.user_id and not post.published():
+        raise NotFound(f"post {post.id} not found", code="post_not_found")
+    if not unlocked(post, viewer_id):
+        raise Forbidden("unlock this post first", code="post_locked")
+
+
 def view(post: Post, viewer_id: str) -> PostView:
-    """A locked post: caption, price, thumbnail; once unlocked (or to its creator): the media."""
+    """A locked post: caption, price, thumbnail and previews; once unlocked (or to its creator):
+    its encrypted media and their key ids too."""
     now = clock.now()
     if viewer_id != post.user_id and not post.published(now):
         raise NotFound(f"post {post.id} not found", code="post_not_found")
-    locked = not _unlocked(post, viewer_id)
-    first = post.media.get(post.assets[0])
-    thumbnail_url = None
-    if first and first.thumbnail_artifact:  # signed for the probed generation, not a later upload
-        thumbnail_url = storage.download_url(assets.BUCKET, assets.artifact_object(first.asset_id, first.thumbnail_artifact),
-                                             generation=first.thumbnail_generation)
-    media = None if locked else [
-        MediaView(asset_id=m.asset_id, kind=m.kind, metadata=m.metadata,
-                  url=storage.download_url(assets.BUCKET, assets.source_object(m.asset_id), generation=m.generation))
-        for m in (post.media[a] for a in post.assets) if m.status == "ready"]
+    locked = not unlocked(post, viewer_id)
+    media = [playback.media_view(post, post.media[a], locked) for a in post.assets if post.media[a].status == "ready"]
     return PostView(id=post.id, user_id=post.user_id, caption=post.caption, pricing=post.pricing, cost=post.cost,
                     status=post.status, nbf=post.nbf, published=post.published(now), locked=locked,
-                    thumbnail_url=thumbnail_url, media=media)
+                    thumbnail_url=media[0].previews.get("thumbnail") if media else None, media=media)
 
 
 def of_user(user_id: str, viewer_id: str, cursor: str | None, limit: int) -> PostPage:

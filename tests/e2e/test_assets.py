@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -43,6 +44,21 @@ def png() -> bytes:
 def mp4() -> bytes:
     return generated(["-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25", "-f", "lavfi", "-i",
                       "sine=duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"], ".mp4")
+
+
+def probe(data: bytes) -> dict:
+    from shared.assets.probe import probe as read
+
+    return read(io.BytesIO(data))
+
+
+def decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    clear = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    unpad = padding.PKCS7(128).unpadder()
+    return unpad.update(clear.update(data) + clear.finalize()) + unpad.finalize()
 
 
 def start(api, creator, content_type="image/png", size=None):

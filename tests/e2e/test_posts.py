@@ -15,7 +15,7 @@ from shared.core import signals, tasks
 from shared.core.config import settings
 from shared.core.firestore import db
 from shared.posts.service import post_ref
-from tests.e2e.test_assets import png, put, settled, start
+from tests.e2e.test_assets import decrypt, png, probe, put, settled, start
 from tests.e2e.test_show_funding import marker
 from tests.e2e.test_tickets import provision
 from tests.support import User, wait_until
@@ -55,12 +55,12 @@ def test_a_paid_post_is_locked_until_unlocked_once(api):
     created = post(api, creator, [uploaded_image(api, creator)])
     assert created["status"] == "processing"
     mine = ready(api, creator, created["id"])
-    assert mine["locked"] is False and requests.get(mine["media"][0]["url"], timeout=10).content == png()
+    assert mine["locked"] is False and mine["media"][0]["key_id"] and mine["media"][0]["images"]
 
     locked = api.call("GET", f"/posts/{created['id']}", viewer).json()
-    assert locked["locked"] is True and locked["media"] is None and locked["cost"] == [{"_cls": "Diamond", "amount": 50}]
-    assert requests.get(locked["thumbnail_url"], timeout=10).content == png()
-
+    assert locked["locked"] is True and locked["cost"] == [{"_cls": "Diamond", "amount": 50}]
+    assert locked["media"][0]["key_id"] is None and locked["media"][0]["images"] is None
+    assert requests.get(locked["thumbnail_url"], timeout=10).content == png()  # the uploaded thumbnail, copied
     broke = api.call("POST", f"/posts/{created['id']}/unlock", viewer, json={"cost": "Diamond"})
     assert (broke.status_code, broke.json()["error"]["code"]) == (409, "insufficient_funds")
     provision(api, viewer, 100)
@@ -73,7 +73,10 @@ def test_a_paid_post_is_locked_until_unlocked_once(api):
     assert api.call("GET", "/wallet", viewer).json()["balance"] == 50
     assert api.call("GET", "/wallet", creator).json()["earnings"] == 50 - fee
     unlocked = api.call("GET", f"/posts/{created['id']}", viewer).json()
-    assert unlocked["locked"] is False and requests.get(unlocked["media"][0]["url"], timeout=10).content == png()
+    (image,) = unlocked["media"][0]["images"]  # the 64 px source's own size: one rendition
+    key = api.call("GET", f"/posts/{created['id']}/keys/{unlocked['media'][0]['key_id']}", viewer).content
+    clear = decrypt(key, bytes.fromhex(image["iv"]), requests.get(image["url"], timeout=10).content)
+    assert probe(clear)["video"] == {"codec": "mjpeg", "width": 64, "height": 48, "frame_rate": 25.0}
     assert api.call("GET", f"/posts/{created['id']}", other).json()["locked"] is True
     own = api.call("POST", f"/posts/{created['id']}/unlock", creator, json={"cost": "Diamond"})
     assert (own.status_code, own.json()["error"]["code"]) == (409, "nothing_to_unlock")

@@ -155,6 +155,8 @@ def _options(registry, name: str) -> FunctionOptions:
     """The options a deployed function (key of var.functions) was declared with."""
     if name == TASK_HANDLER:
         return registry.task_handler_options
+    if name in registry.worker_options:
+        return registry.worker_options[name]
     if name in registry.receivers:
         return registry.receivers[name].options
     (surface,) = [s for s in registry.surfaces if f"{kebab(s)}-api" == name]

@@ -1,0 +1,232 @@
+"""The media encoder: its own function (memory, CPU, a long timeout), fed by Cloud Tasks one job per
+source generation (`encode_asset`). It reads the source from the assets bucket, runs the ffmpeg
+commands of shared.assets.encoding (the imageio-ffmpeg wheel's static build, the same locally and
+deployed), writes the outputs to the media bucket, and records them in one step.
+
+A job is idempotent by (asset, generation): a repeat of a finished job changes nothing, a retried
+one rewrites the same objects with the same key. A file ffmpeg cannot encode ends the job `failed`
+with ffmpeg's reason; a bucket that does not answer is retried by Cloud Tasks."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import Field
+
+from shared.assets import encoding, keys, service, storage
+from shared.assets.models import Asset, EncodedFile, Encoding, EncodeStatus, Rendition
+from shared.core import clock, steps
+from shared.core.errors import AlreadyApplied, Retry
+from shared.core.options import FunctionOptions, QueueOptions
+from shared.core.registry import REGISTRY, TaskArgs
+
+log = logging.getLogger(__name__)
+MEDIA = "media"
+REGISTRY.bucket(MEDIA, "encoded media: renditions, previews, trailers and encrypted HLS segments")
+WORKER = REGISTRY.worker("media-encoder", FunctionOptions(memory="8Gi", cpu="4", timeout=1800, max_instances=10,
+                                                          secrets=("TASK_SECRET",)))
+REGISTRY.queue("encoding", QueueOptions(max_dispatches_per_second=5, max_concurrent_dispatches=10, max_attempts=10,
+                                        min_backoff=30, max_backoff=900))
+COMMAND_SECONDS = 1500  # all of a job's commands, inside the worker's 1800 s
+
+
+class EncodeArgs(TaskArgs):
+    asset_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    generation: int
+
+    def task_key(self) -> str:
+        return f"{self.asset_id}-{self.generation}"
+
+
+ENCODE_ASSET = REGISTRY.task("encode_asset", queue="encoding", args=EncodeArgs, worker=WORKER)
+PROCESSING_STARTED = REGISTRY.signal("message.processing.started", EncodeStatus,
+                                     key=lambda e: f"{e.asset_id}:{e.generation}")
+ASSET_ENCODED = REGISTRY.signal("asset.encoded", EncodeStatus, key=lambda e: f"{e.asset_id}:{e.generation}")
+
+
+class Unencodable(Exception):
+    """ffmpeg refused the file: no retry will change that."""
+
+
+def queue(txn, fx: steps.Effects, asset_id: str) -> str:
+    """Queue the encode of a claimed, probed source once per generation, with its content key
+    (seeds: `trigger_encode_message`, `trigger_encode_gcp_transcoder`)."""
+    asset = service.get(asset_id, txn)
+    if not asset.claims or not asset.probed or asset.status == "failed":
+        return "not claimed and probed yet"
+    generation = asset.source.generation
+    if asset.encoding and asset.encoding.generation == generation:
+        return "queued before"
+    key = keys.ensure(txn, asset.id, generation)
+    queued = Encoding(generation=generation, key_id=key.key_id, queued_at=clock.now())
+    txn.update(service.asset_ref(asset.id), {"encoding": queued.model_dump(mode="json")})
+    fx.schedule(ENCODE_ASSET, EncodeArgs(asset_id=asset.id, generation=generation), at=clock.now())
+    return "queued"
+
+
+@ENCODE_ASSET.handles
+def encode_asset(args: EncodeArgs) -> str:
+    asset = service.get(args.asset_id)
+    if asset.encoding is None or asset.encoding.generation != args.generation:
+        return "another upload replaced it"
+    if asset.encoding.status in ("ready", "failed"):
+        return f"already {asset.encoding.status}"
+    _record(args, status="encoding")
+    try:
+        outputs, renditions = _encode(asset, keys.get(asset.encoding.key_id))
+    except Unencodable as refused:
+        return _record(args, status="failed", reason=str(refused))
+    return _record(args, status="ready", outputs=outputs, renditions=renditions)
+
+
+def _record(args: EncodeArgs, status: str, reason: str | None = None, outputs=None, renditions=None) -> str:
+    """One step per status: `encoding` publishes message.processing.started, ready and failed
+    publish asset.encoded. Only the job's own generation, and only forward."""
+    def body(txn, fx: steps.Effects) -> str:
+        enc = service.get(args.asset_id, txn).encoding
+        if enc is None or enc.generation != args.generation or enc.status in ("ready", "failed"):
+            return "superseded"
+        now = clock.now()
+        change = {"encoding.status": status}
+        if status == "encoding":
+            change["encoding.started_at"] = now
+        else:
+            change |= {"encoding.finished_at": now, "encoding.reason": reason,
+                       "encoding.outputs": {k: v.model_dump(mode="json") for k, v in (outputs or {}).items()},
+                       "encoding.renditions": [r.model_dump(mode="json") for r in renditions or []]}
+        txn.update(service.asset_ref(args.asset_id), change)
+        fx.publish(PROCESSING_STARTED if status == "encoding" else ASSET_ENCODED,
+                   EncodeStatus(asset_id=args.asset_id, generation=args.generation, status=status))
+        return reason or status
+
+    try:
+        return steps.run(f"encode_asset:{args.task_key()}:{status}", body)
+    except AlreadyApplied:
+        return f"already {status}"
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run(commands: list[list[str]], deadline: float) -> None:
+    """Run ffmpeg commands in order; a refusal is Unencodable with ffmpeg's last words."""
+    for command in commands:
+        try:
+            done = subprocess.run([ffmpeg(), "-v", "error", "-xerror", "-nostdin", "-y", *command], capture_output=True,
+                                  timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise Retry("the encode ran out of time") from None
+        if done.returncode != 0:
+            last = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise Unencodable(f"ffmpeg could not encode it: {last[:300]}")
+
+
+def _encode(asset: Asset, key: keys.ContentKey) -> tuple[dict[str, EncodedFile], list[Rendition]]:
+    deadline = time.monotonic() + COMMAND_SECONDS
+    with tempfile.TemporaryDirectory() as work:
+        source = os.path.join(work, "source")
+        _download(asset, source)
+        key_file = os.path.join(work, "key")
+        with open(key_file, "wb") as f:
+            f.write(key.secret)
+        uploaded = {a.label: a.id for a in (asset.thumbnail(), _trailer(asset)) if a}
+        if asset.kind == "video":
+            info = os.path.join(work, "key-info")
+            with open(info, "w") as f:  # the playlists name the key by id; the API answers it
+                f.write(encoding.key_info(f"key:{key.key_id}", key_file))
+            plan = encoding.video(asset.metadata, source, os.path.join(work, "out"), info, uploaded)
+        else:
+            plan = encoding.image(asset.metadata, source, os.path.join(work, "out"), uploaded)
+        os.makedirs(os.path.join(work, "out"), exist_ok=True)
+        run(plan.commands, deadline)
+        return _publish(asset, plan, key, os.path.join(work, "out"))
+
+
+def _trailer(asset: Asset):
+    found = [a for a in asset.artifacts.values() if a.label == "trailer" and a.status == "uploaded" and a.metadata]
+    return max(found, key=lambda a: a.file.uploaded_at, default=None)
+
+
+def _download(asset: Asset, path: str) -> None:
+    from google.api_core.exceptions import NotFound
+
+    blob = storage.client().bucket(storage.bucket_name(service.BUCKET)).blob(
+        asset.source.object_name, generation=asset.encoding.generation)
+    try:
+        blob.download_to_filename(path)
+    except NotFound:
+        raise Unencodable("the upload is gone") from None
+    except Exception as trouble:
+        raise Retry(f"could not read {asset.source.object_name}: {trouble}") from None
+
+
+def _prefix(asset: Asset) -> str:
+    return f"assets/{asset.id}/{asset.encoding.generation}"
+
+
+def _publish(asset: Asset, plan: encoding.Plan, key: keys.ContentKey, out: str):
+    """Upload every output (images encrypted first), copy the uploaded artifacts server-side."""
+    bucket = storage.client().bucket(storage.bucket_name(MEDIA))
+    prefix, files, outputs = _prefix(asset), [], {}
+    for output in plan.outputs:
+        if output.label == "hls":
+            continue
+        name = f"{prefix}/{os.path.basename(output.path)}"
+        iv = None
+        if output.encrypted:
+            with open(output.path, "rb") as f:
+                iv_bytes, sealed = keys.encrypt(key.secret, f.read())
+            with open(output.path, "wb") as f:
+                f.write(sealed)
+            iv = iv_bytes.hex()
+        files.append((output.path, name, output.content_type))
+        outputs[output.label] = EncodedFile(object_name=name, content_type=output.content_type,
+                                            size=os.path.getsize(output.path), encrypted=output.encrypted, iv=iv)
+    renditions = []
+    for r in plan.renditions:
+        folder = os.path.join(out, "hls", r["name"])
+        with open(os.path.join(folder, "index.m3u8")) as f:
+            segments = encoding.segments(f.read())
+        for name in sorted(os.listdir(folder)):
+            kind = "application/vnd.apple.mpegurl" if name.endswith(".m3u8") else "video/mp2t"
+            files.append((os.path.join(folder, name), f"{prefix}/hls/{r['name']}/{name}", kind))
+        peak = max((os.path.getsize(os.path.join(folder, uri)) * 8 / max(d, 0.1) for d, uri in segments), default=0)
+        renditions.append(Rendition(name=r["name"], width=r["width"], height=r["height"], bandwidth=int(peak),
+                                    playlist=f"{prefix}/hls/{r['name']}/index.m3u8", segments=len(segments)))
+    if renditions:
+        outputs["hls"] = EncodedFile(object_name=f"{prefix}/hls", content_type="application/vnd.apple.mpegurl",
+                                     size=sum(os.path.getsize(p) for p, n, _ in files if "/hls/" in n), encrypted=True)
+
+    def upload(item):
+        path, name, content_type = item
+        bucket.blob(name).upload_from_filename(path, content_type=content_type)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(upload, files))
+        for label, artifact_id in plan.copies.items():
+            outputs[label] = _copy(asset, artifact_id, f"{prefix}/{label}", bucket)
+    except Exception as trouble:  # the bucket did not answer: the retry rewrites the same objects
+        raise Retry(f"could not write the outputs: {trouble}") from None
+    return outputs, renditions
+
+
+def _copy(asset: Asset, artifact_id: str, name: str, bucket) -> EncodedFile:
+    """An uploaded artifact into the media bucket as it is: a server-side rewrite, no re-encode
+    (seeds: `trigger_upload_custom_thumbnail`, the uploaded-trailer branch of `trigger_encode_trailer`)."""
+    artifact = asset.artifacts[artifact_id]
+    source = storage.client().bucket(storage.bucket_name(service.BUCKET)).blob(
+        service.artifact_object(asset.id, artifact_id), generation=artifact.file.generation)
+    target = bucket.blob(name)
+    token, _, _ = target.rewrite(source)
+    while token is not None:  # large objects across buckets take more than one call
+        token, _, _ = target.rewrite(source, token=token)
+    return EncodedFile(object_name=name, content_type=artifact.content_type, size=artifact.file.size,
+                       copied_from=artifact_id)
