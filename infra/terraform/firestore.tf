@@ -51,7 +51,7 @@ resource "google_firestore_field" "steps_unindexed" {
 # Queries with an equality filter and a range or order on another field need a composite index
 # each: the maintenance backstops query goals by due time (shared/goals/service.py, exclusive.py), a wallet
 # lists its holds and recent transfers (shared/ledger/service.py), a creator's posts are listed
-# newest first (shared/posts/service.py).
+# newest first (shared/posts/service.py), encodes that never finished are failed (shared/assets/encoder.py).
 locals {
   indexes = {
     goals_overdue = { collection = "goals", fields = [
@@ -75,6 +75,9 @@ locals {
     creator_posts = { collection = "posts", fields = [
       { path = "user_id", order = "ASCENDING" }, { path = "status", order = "ASCENDING" },
       { path = "nbf", order = "DESCENDING" },
+    ] }
+    encodes_stalled = { collection = "assets", fields = [
+      { path = "encoding.status", order = "ASCENDING" }, { path = "encoding.queued_at", order = "ASCENDING" },
     ] }
     wallet_transfers = { collection = "ledger_transfers", fields = [
       { path = "parties", array = "CONTAINS" }, { path = "created_at", order = "DESCENDING" },

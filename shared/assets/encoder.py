@@ -21,6 +21,7 @@ from shared.assets import encoding, keys, service, storage
 from shared.assets.models import Asset, EncodedFile, Encoding, EncodeStatus, Rendition
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
+from shared.core.firestore import db
 from shared.core.options import FunctionOptions, QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 
@@ -230,3 +231,26 @@ def _copy(asset: Asset, artifact_id: str, name: str, bucket) -> EncodedFile:
         token, _, _ = target.rewrite(source, token=token)
     return EncodedFile(object_name=name, content_type=artifact.content_type, size=artifact.file.size,
                        copied_from=artifact_id)
+
+
+STALLED_AFTER = 6 * 3600  # past every retry of Cloud Tasks (10 attempts, backoff up to 900 s, 1800 s each)
+
+
+def stalled(now: float, limit: int = 50) -> list[tuple[str, int]]:
+    """(asset, generation) of encodes queued long ago and never finished: their task was dropped."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (db().collection(service.ASSETS).where(filter=FieldFilter("encoding.status", "in", ["queued", "encoding"]))
+             .where(filter=FieldFilter("encoding.queued_at", "<", now - STALLED_AFTER)).limit(limit))
+    return [(s.id, s.get("encoding.generation")) for s in query.stream()]
+
+
+def fail_stalled(now: float) -> int:
+    """The maintenance tick's backstop: an encode that never finished fails, and its posts with it
+    (a retry is the creator's new upload). A run finishing later finds it failed and changes nothing."""
+    failed = 0
+    for asset_id, generation in stalled(now):
+        outcome = _record(EncodeArgs(asset_id=asset_id, generation=generation), status="failed",
+                          reason="the encode did not finish; upload the file again")
+        failed += outcome != "superseded"
+    return failed

@@ -13,6 +13,7 @@ from shared.assets.tasks import ASSET_CLAIMED, ASSET_PROBED
 from shared.core import clock, steps
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
+from shared.maintenance import TICK, Tick
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +37,9 @@ def trigger_encode(txn, fx: steps.Effects, event: AssetClaimed | AssetProbed) ->
     """A claimed asset is encoded once its source is probed, whichever comes last (seeds:
     `trigger_encode_message` for images, `trigger_encode_gcp_transcoder` for video)."""
     log.info("asset %s: %s", event.asset_id, encoder.queue(txn, fx, event.asset_id))
+
+
+@REGISTRY.receiver(TICK, step=False, options=FunctionOptions(timeout=300, max_instances=1))
+def fail_stalled_encodings(tick: Tick) -> str:
+    """Idempotent by nature: a failed encode is no longer stalled."""
+    return f"failed {encoder.fail_stalled(clock.now())} stalled encodes"

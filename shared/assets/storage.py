@@ -58,13 +58,13 @@ def _runtime_credentials():
 
 
 def upload_url(bucket: str, object_name: str, content_type: str, size: int) -> tuple[str, dict[str, str]]:
-    """A PUT URL for exactly this object, content type and size; and the headers the PUT must send."""
-    headers = {"Content-Type": content_type, "x-goog-content-length-range": f"{size},{size}"}
+    """A PUT URL for exactly this object, content type and size, good for one upload (it may only
+    create the object, not replace it); and the headers the PUT must send."""
+    signed = {"x-goog-content-length-range": f"{size},{size}", "x-goog-if-generation-match": "0"}
     blob = client().bucket(bucket_name(bucket)).blob(object_name)
     url = blob.generate_signed_url(version="v4", method="PUT", expiration=timedelta(seconds=UPLOAD_SECONDS),
-                                   content_type=content_type, headers={"x-goog-content-length-range": f"{size},{size}"},
-                                   **_signing())
-    return url, headers
+                                   content_type=content_type, headers=dict(signed), **_signing())  # it adds Host to what it gets
+    return url, {"Content-Type": content_type, **signed}
 
 
 DOWNLOAD_SECONDS = 600  # a signed GET URL's life: long enough to start playing, short enough to not be shared

@@ -1,8 +1,9 @@
-"""HTTP routes of the backpack: a user's items, activating one, and the admin granting a pass."""
+"""HTTP routes of the backpack: a user's items, activating one, and the admin granting a pass or a
+post voucher."""
 from __future__ import annotations
 
 from shared.backpack import service
-from shared.backpack.models import Backpack, BackpackItem, PassGrant
+from shared.backpack.models import Backpack, BackpackItem, PassGrant, VoucherGrant
 from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
@@ -19,7 +20,8 @@ def get_backpack(call: Call) -> Backpack:
 
 
 @route("POST", "/me/backpack/{item_id}/activate", surface=SURFACE, owner=BACKPACK_ITEM, response=BackpackItem,
-       summary="Activate an item: a pass's time starts (or extends the same pass still running), once")
+       summary="Activate an item: a pass's time starts (or extends the same pass still running), once; "
+               "a post voucher is not activated but used by unlocking a post")
 def activate_item(call: Call) -> BackpackItem:
     return service.activate(call.principal.user_id, call.params["item_id"])
 
@@ -30,3 +32,11 @@ def activate_item(call: Call) -> BackpackItem:
 def grant_pass(call: Call) -> BackpackItem:
     return service.grant_pass(call.params["user_id"], call.body.streamer_id, call.body.seconds,
                               f"admin:{call.principal.user_id}", call.client_key)
+
+
+@route("POST", "/admin/users/{user_id}/vouchers", surface=SURFACE, scope="role:admin", body=VoucherGrant,
+       body_optional=True, response=BackpackItem, status=201, idempotent=True,
+       summary="Grant a post voucher (any creator's posts, or one creator's) into a user's backpack")
+def grant_voucher(call: Call) -> BackpackItem:
+    return service.grant_voucher(call.params["user_id"], call.body.creator_id, f"admin:{call.principal.user_id}",
+                                 call.client_key)

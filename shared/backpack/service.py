@@ -1,10 +1,13 @@
-"""Granting and activating backpack items. Only this feature writes `backpack_items`; the tag an
-item activates is the accounts feature's (`accounts.activate_tag`), written in the same step."""
+"""Granting, activating and using backpack items. Only this feature writes `backpack_items`; the
+tag an item activates is the accounts feature's (`accounts.activate_tag`), written in the same
+step; a post voucher is used by the posts feature's unlock, through `take_voucher` in its step."""
 from __future__ import annotations
+
+from typing import Callable
 
 from shared.access import cache as access_cache
 from shared.accounts import service as accounts
-from shared.backpack.models import BackpackItem, pass_tag
+from shared.backpack.models import BackpackItem, pass_tag, pick_voucher
 from shared.core import clock, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict
 from shared.core.firestore import db, document, each, load, where
@@ -39,6 +42,11 @@ def new_user_product(user_id: str, product_id: str, creator_id: str, source: str
                         creator_id=creator_id, source=source, granted_at=clock.now())
 
 
+def new_voucher(user_id: str, creator_id: str | None, source: str) -> BackpackItem:
+    return BackpackItem(id=ids.new_id(), user_id=user_id, type="post_voucher", creator_id=creator_id, source=source,
+                        granted_at=clock.now())
+
+
 def put(txn, item: BackpackItem) -> None:
     """Into its owner's backpack, inside the caller's transaction (after its reads)."""
     txn.create(item_ref(item.id), document(item))
@@ -55,6 +63,42 @@ def grant_pass(user_id: str, streamer_id: str | None, seconds: int, source: str,
         return item
 
     return steps.run(f"grant_pass:{item.id}", body, redelivered=False, client_key=client_key)
+
+
+def grant_voucher(user_id: str, creator_id: str | None, source: str,
+                  client_key: steps.ClientKey | None = None) -> BackpackItem:
+    """A post voucher into the user's backpack: unlocks one post (of `creator_id`, or anyone's)."""
+    item = new_voucher(user_id, creator_id, source)
+
+    def body(txn, fx) -> BackpackItem:
+        accounts.get(user_id, txn)  # 404 for a user who has no account
+        put(txn, item)
+        return item
+
+    return steps.run(f"grant_voucher:{item.id}", body, redelivered=False, client_key=client_key)
+
+
+class NoVoucher(Conflict):
+    code = "no_voucher"
+
+
+def take_voucher(txn, user_id: str, creator_id: str, post_id: str) -> Callable[[], BackpackItem]:
+    """The user's voucher for a post of `creator_id`, inside the caller's transaction: reads the
+    candidates now (raises NoVoucher when none fits) and returns the write that marks the chosen
+    one used for `post_id`, to call once the transaction's other reads are done."""
+    query = where(ITEMS, user_id=user_id, type="post_voucher", status="available")
+    candidates = [BackpackItem.model_validate({**snap.to_dict(), "id": snap.id}) for snap in txn.get(query)]
+    chosen = pick_voucher(candidates, creator_id)
+    if chosen is None:
+        raise NoVoucher("no voucher for this creator's posts in your backpack",
+                        details={"creator_id": creator_id})
+
+    def write() -> BackpackItem:
+        used = chosen.model_copy(update={"status": "used", "used_for": post_id, "used_at": clock.now()})
+        txn.update(item_ref(chosen.id), {"status": "used", "used_for": post_id, "used_at": used.used_at})
+        return used
+
+    return write
 
 
 def revoke(txn, item_id: str):
@@ -81,6 +125,9 @@ def activate(user_id: str, item_id: str) -> BackpackItem:
     activation puts `livestream_pass` under `tagsv2` with `nbf`/`exp`). Once per item."""
     def body(txn, fx) -> BackpackItem:
         item = get(item_id, txn)
+        if item.type == "post_voucher":
+            raise Conflict("a post voucher is not activated: it is used by unlocking a post with the cost Voucher",
+                           code="voucher_not_activatable")
         if item.status == "revoked" or item.type != "livestream_pass":
             raise Conflict("this item cannot be activated", code="item_not_activatable")
         if item.status != "available":

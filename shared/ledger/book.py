@@ -3,6 +3,9 @@
 Firestore transactions read before they write, so a step hands the ledger all its movements at
 once (`execute(txn, [...])`) before writing anything of its own.
 
+Currencies: a transfer moves one currency; a move between accounts of two currencies (a hold
+posted to earnings in another currency too) is refused with a ValueError before anything is written.
+
 Balances: a wallet is one document, read in the transaction when it is debited (it never goes
 below zero). Every other account (earnings, escrow, revenue, issuance) is spread over shard
 documents that transfers change with `Increment` alone, without reading them: no purchase takes a
@@ -82,6 +85,11 @@ def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
     """Apply `ops` in `txn`: each at most once (a repeat returns the transfer made the first time).
     Raises InsufficientFunds or HoldResolved, having written nothing."""
     now = clock.now()
+    for op in ops:  # every movement passes here: one currency each, checked before anything is read
+        if isinstance(op, Move) and op.debit.currency != op.credit.currency:
+            raise ValueError(f"transfer {op.id} mixes {op.debit.currency} and {op.credit.currency}")
+        if isinstance(op, Resolve) and op.to and op.fee_to and op.to.currency != op.fee_to.currency:
+            raise ValueError(f"posting {op.hold_id} splits it over {op.to.currency} and {op.fee_to.currency}")
     ids = [op.id if isinstance(op, Move) else op.transfer_id for op in ops]
     holds = [op.hold_id for op in ops if isinstance(op, Resolve)]
     debited = {op.debit.id: op.debit for op in ops if isinstance(op, Move) and op.debit.kind == "wallet"}
@@ -131,7 +139,9 @@ def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
         snap = found.get(balance_ref(Account.parse(account_id)).path)
         balance = (snap.get("balance") if snap is not None and snap.exists else 0) or 0
         if balance < amount:
-            raise InsufficientFunds("not enough diamonds", details={"balance": balance, "needed": amount})
+            currency = Account.parse(account_id).currency
+            raise InsufficientFunds(f"not enough {currency}", details={"balance": balance, "needed": amount,
+                                                                          "currency": currency})
     for kind, payload in writes:
         if kind == "transfer":
             _write_transfer(txn, payload)

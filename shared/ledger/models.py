@@ -4,16 +4,22 @@ An account is named `{kind}:{owner}:{currency}`: `wallet:{user}:diamond` (spenda
 zero), `earnings:{user}:diamond`, `escrow:{escrow_id}:diamond` (escrow ids like
 `show_funding:{goal_id}`), `revenue:platform:diamond`, and `issuance:platform:diamond`, the only
 account that goes below zero: it mirrors the diamonds in circulation.
+
+Every currency is a ledger of its own: its own issuance and revenue accounts, and no transfer
+between accounts of two currencies, so each currency's accounts sum to zero by themselves.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from shared.core.errors import Conflict
 
-DIAMOND = "diamond"
+# the seeds' currencies: diamonds, the messaging diamonds, points and rainbow diamonds
+Currency = Literal["diamond", "messaging_diamond", "point", "rainbow_diamond"]
+CURRENCIES: tuple[str, ...] = get_args(Currency)
+DIAMOND: Currency = "diamond"
 Kind = Literal["wallet", "earnings", "escrow", "revenue", "issuance"]
 KINDS: tuple[str, ...] = ("wallet", "earnings", "escrow", "revenue", "issuance")
 Amount = Annotated[StrictInt, Field(gt=0, le=1_000_000_000)]  # whole units of the account's currency
@@ -32,7 +38,7 @@ class Account(BaseModel):
 
     kind: Kind
     owner: str
-    currency: str = DIAMOND
+    currency: Currency = DIAMOND
 
     @property
     def id(self) -> str:
@@ -45,20 +51,30 @@ class Account(BaseModel):
         return cls(kind=kind, owner=owner, currency=currency)
 
 
-def wallet(user_id: str, currency: str = DIAMOND) -> Account:
+def wallet(user_id: str, currency: Currency = DIAMOND) -> Account:
     return Account(kind="wallet", owner=user_id, currency=currency)
 
 
-def earnings(user_id: str, currency: str = DIAMOND) -> Account:
+def earnings(user_id: str, currency: Currency = DIAMOND) -> Account:
     return Account(kind="earnings", owner=user_id, currency=currency)
 
 
-def escrow(escrow_id: str, currency: str = DIAMOND) -> Account:
+def escrow(escrow_id: str, currency: Currency = DIAMOND) -> Account:
     return Account(kind="escrow", owner=escrow_id, currency=currency)
 
 
-REVENUE = Account(kind="revenue", owner="platform")
-ISSUANCE = Account(kind="issuance", owner="platform")
+def revenue(currency: Currency = DIAMOND) -> Account:
+    """The platform's share of payments in `currency`."""
+    return Account(kind="revenue", owner="platform", currency=currency)
+
+
+def issuance(currency: Currency = DIAMOND) -> Account:
+    """Mirrors the units of `currency` in circulation: the only account below zero."""
+    return Account(kind="issuance", owner="platform", currency=currency)
+
+
+REVENUE = revenue()
+ISSUANCE = issuance()
 
 TransferState = Literal["posted", "pending", "voided"]
 
@@ -88,6 +104,11 @@ class ProvisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Amount
+    currency: Currency = Field(DIAMOND, description="which currency to provision")
+
+
+class WalletQuery(BaseModel):
+    currency: Currency = Field(DIAMOND, description="which currency's wallet")
 
 
 class HoldView(BaseModel):
@@ -120,8 +141,16 @@ class Wallet(BaseModel):
     transfers: list[TransferView]
 
 
-class Totals(BaseModel):
+class CurrencyTotals(BaseModel):
     totals: dict[str, int] = Field(description="balance per account kind")
     accounts: int
-    balanced: bool = Field(description="all accounts sum to zero: issuance mirrors the diamonds in circulation")
+    balanced: bool = Field(description="this currency's accounts sum to zero: issuance mirrors what circulates")
     negative_wallets: int
+
+
+class Totals(BaseModel):
+    totals: dict[str, int] = Field(description="diamonds: balance per account kind")
+    accounts: int = Field(description="accounts of every currency")
+    balanced: bool = Field(description="every currency's accounts sum to zero on their own")
+    negative_wallets: int = Field(description="wallets below zero, in every currency")
+    currencies: dict[str, CurrencyTotals] = Field(description="the same, per currency")

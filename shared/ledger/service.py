@@ -5,27 +5,34 @@ from shared.core import firestore, ids, steps
 from shared.core.firestore import db, run_transaction
 from shared.ledger import book
 from shared.ledger.models import (
-    ISSUANCE,
+    CURRENCIES,
+    DIAMOND,
     KINDS,
     Account,
+    Currency,
+    CurrencyTotals,
     HoldView,
     Totals,
     Transfer,
     TransferView,
     Wallet,
     earnings,
+    issuance,
     wallet,
 )
 
 RECENT = 20  # transfers a wallet shows
+SCANNED = 200  # the user's latest transfers (every currency) searched for those RECENT
 
 
-def provision(user_id: str, amount: int, client_key: steps.ClientKey | None = None) -> Transfer:
-    """Diamonds from issuance into a user's wallet (the seeds' provisioned diamonds to try features with)."""
+def provision(user_id: str, amount: int, client_key: steps.ClientKey | None = None,
+              currency: Currency = DIAMOND) -> Transfer:
+    """Units of `currency` from its issuance into a user's wallet (the seeds' provisioned diamonds
+    to try features with)."""
     transfer_id = f"provision:{ids.new_id()}"
 
     def body(txn, fx: steps.Effects) -> Transfer:
-        (transfer,) = book.execute(txn, [book.Move(transfer_id, ISSUANCE, wallet(user_id), amount,
+        (transfer,) = book.execute(txn, [book.Move(transfer_id, issuance(currency), wallet(user_id, currency), amount,
                                                    metadata={"reason": "provisioned"})])
         return transfer
 
@@ -72,27 +79,39 @@ def _transfer_view(transfer: Transfer, mine: Account) -> TransferView:
                         created_at=transfer.created_at, metadata=transfer.metadata)
 
 
-def wallet_of(user_id: str) -> Wallet:
-    mine = wallet(user_id)
+def wallet_of(user_id: str, currency: Currency = DIAMOND) -> Wallet:
+    mine = wallet(user_id, currency)
     holds = firestore.where(book.TRANSFERS, debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")
     recent = firestore.where(book.TRANSFERS, ("parties", "array_contains", user_id)).order_by(
-        "created_at", direction="DESCENDING").limit(RECENT)
+        "created_at", direction="DESCENDING")
+    # the currency is filtered here: the index serving this query has no currency field
+    transfers = [t for t in (Transfer.model_validate(s.to_dict()) for s in recent.limit(SCANNED).stream())
+                 if t.currency == currency][:RECENT]
     return Wallet(
-        user_id=user_id, currency=mine.currency, balance=balance(mine), earnings=balance(earnings(user_id)),
+        user_id=user_id, currency=currency, balance=balance(mine), earnings=balance(earnings(user_id, currency)),
         holds=[_hold_view(h) for h in firestore.each(holds, Transfer)],
-        transfers=[_transfer_view(Transfer.model_validate(s.to_dict()), mine) for s in recent.stream()],
+        transfers=[_transfer_view(t, mine) for t in transfers],
     )
 
 
 def totals() -> Totals:
-    """Every account's balance summed per kind; balanced when everything sums to zero."""
-    per_kind = dict.fromkeys(KINDS, 0)
-    accounts, negative_wallets = set(), {}
+    """Every account's balance summed per currency and kind; balanced when each currency's
+    accounts sum to zero (`totals` keeps the diamonds' sums, as before there were other currencies)."""
+    per_kind = {currency: dict.fromkeys(KINDS, 0) for currency in CURRENCIES}
+    accounts: dict[str, set[str]] = {currency: set() for currency in CURRENCIES}
+    wallets: dict[str, dict[str, int]] = {currency: {} for currency in CURRENCIES}
     for snap in db().collection(book.BALANCES).stream():
         shard = snap.to_dict()
-        per_kind[shard["kind"]] += shard.get("balance") or 0
-        accounts.add(shard["account"])
+        currency = shard["currency"]
+        amount = shard.get("balance") or 0
+        per_kind.setdefault(currency, dict.fromkeys(KINDS, 0))[shard["kind"]] += amount
+        accounts.setdefault(currency, set()).add(shard["account"])
         if shard["kind"] == "wallet":
-            negative_wallets[shard["account"]] = shard.get("balance") or 0
-    return Totals(totals=per_kind, accounts=len(accounts), balanced=sum(per_kind.values()) == 0,
-                  negative_wallets=sum(1 for b in negative_wallets.values() if b < 0))
+            mine = wallets.setdefault(currency, {})
+            mine[shard["account"]] = mine.get(shard["account"], 0) + amount
+    currencies = {currency: CurrencyTotals(
+        totals=sums, accounts=len(accounts[currency]), balanced=sum(sums.values()) == 0,
+        negative_wallets=sum(1 for b in wallets[currency].values() if b < 0)) for currency, sums in per_kind.items()}
+    return Totals(totals=currencies[DIAMOND].totals, accounts=sum(c.accounts for c in currencies.values()),
+                  balanced=all(c.balanced for c in currencies.values()),
+                  negative_wallets=sum(c.negative_wallets for c in currencies.values()), currencies=currencies)

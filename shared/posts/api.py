@@ -32,8 +32,9 @@ def user_posts(call: Call) -> PostPage:
 
 
 @route("POST", "/posts/{post_id}/unlock", surface=SURFACE, body=UnlockRequest, response=Unlock, status=201,
-       idempotent=True, summary="Unlock a paid post once with the chosen cost: diamonds to the creator, less the "
-                                "platform's share; asked again, the same unlock")
+       idempotent=True, summary="Unlock a paid post once with one of its costs: diamonds, messaging diamonds, points "
+                                "or rainbow diamonds to the creator less the platform's share, or a voucher from your "
+                                "backpack; asked again, the same unlock")
 def unlock_post(call: Call) -> Unlock:
     return service.unlock(call.principal.user_id, call.params["post_id"], call.body, call.client_key)
 

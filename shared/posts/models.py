@@ -3,11 +3,12 @@ fields as models, and the requests and views around them (seed 004, "Post")."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from shared.assets.models import EncodedFile, Rendition
+from shared.ledger.models import Currency
 
 ID = r"^[0-9a-f]{24}$"
 AssetId = Annotated[str, Field(pattern=ID)]
@@ -19,17 +20,62 @@ class Caption(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class Diamond(BaseModel):
-    """A cost in diamonds, paid from the viewer's wallet to the creator's earnings (less the
-    platform's share). The seeds' other costs (MessagingDiamonds, Voucher) come with their ledgers."""
+class _Priced(BaseModel):
+    """A cost in one of the ledger's currencies, paid from the viewer's wallet in that currency to
+    the creator's earnings in it, less the platform's share."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    currency: ClassVar[Currency]
+    unlock: ClassVar[str]  # the `_cls` of the unlock it makes
 
-    cls: Literal["Diamond"] = Field("Diamond", alias="_cls")
+    cls: str = Field(alias="_cls")  # each cost's own name
     amount: Annotated[StrictInt, Field(gt=0, le=1_000_000)]
 
 
-Cost = Annotated[Union[Diamond], Field(discriminator="cls")]
+class Diamond(_Priced):
+    currency, unlock = "diamond", "DiamondUnlock"
+    cls: Literal["Diamond"] = Field("Diamond", alias="_cls")
+
+
+class MessagingDiamonds(_Priced):
+    currency, unlock = "messaging_diamond", "MessagingDiamondsUnlock"
+    cls: Literal["MessagingDiamonds"] = Field("MessagingDiamonds", alias="_cls")
+
+
+class Points(_Priced):
+    currency, unlock = "point", "PointsUnlock"
+    cls: Literal["Points"] = Field("Points", alias="_cls")
+
+
+class RainbowDiamonds(_Priced):
+    currency, unlock = "rainbow_diamond", "RainbowDiamondUnlock"
+    cls: Literal["RainbowDiamonds"] = Field("RainbowDiamonds", alias="_cls")
+
+
+class Voucher(BaseModel):
+    """Unlocked with a post voucher from the viewer's backpack (one bound to the post's creator
+    first, else a global one), consumed by the unlock."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    unlock: ClassVar[str] = "VoucherUnlock"
+
+    cls: Literal["Voucher"] = Field("Voucher", alias="_cls")
+
+
+Cost = Annotated[Union[Diamond, MessagingDiamonds, Points, RainbowDiamonds, Voucher], Field(discriminator="cls")]
+CostKind = Literal["Diamond", "MessagingDiamonds", "Points", "RainbowDiamonds", "Voucher"]
+UnlockKind = Literal["DiamondUnlock", "MessagingDiamondsUnlock", "PointsUnlock", "RainbowDiamondUnlock", "VoucherUnlock"]
+
+
+def offered(costs: list, kind: str):
+    """The post's cost of `kind` (one per kind), or None when the post is not unlocked that way."""
+    return next((cost for cost in costs if cost.cls == kind), None)
+
+
+def split(amount: int, share_percent: int) -> tuple[int, int]:
+    """A price as (the creator's part, the platform's share), the share rounded down."""
+    fee = amount * share_percent // 100
+    return amount - fee, fee
 
 
 class Pricing(BaseModel):
@@ -67,7 +113,8 @@ class PostCreate(BaseModel):
     assets: list[AssetId] = Field(min_length=1, max_length=20)
     caption: Caption
     pricing: Pricing
-    cost: list[Cost] = Field(default_factory=list, max_length=3, description="how a paid post is unlocked")
+    cost: list[Cost] = Field(default_factory=list, max_length=len(get_args(CostKind)),
+                             description="how a paid post is unlocked: any one of these, one per kind")
     nbf: float | None = Field(None, ge=0, le=4_102_444_800, allow_inf_nan=False,
                               description="publish later: not before this time (unix seconds)")
 
@@ -99,15 +146,18 @@ class Post(BaseModel):
 class UnlockRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cost: Literal["Diamond"] = Field(description="which of the post's costs to pay")
+    cost: CostKind = Field(description="which of the post's costs to pay")
 
 
 class Unlock(BaseModel):
+    """One viewer's unlock of one post, whichever cost paid it (`_cls` says which)."""
+
     post_id: str
     viewer_id: str
-    cls: str = Field("DiamondUnlock", alias="_cls")
-    amount: int
-    transfer_id: str
+    cls: UnlockKind = Field("DiamondUnlock", alias="_cls")
+    amount: int = Field(description="what was paid, in the cost's currency; 0 with a voucher")
+    transfer_id: str | None = Field(None, description="the ledger transfer to the creator; None with a voucher")
+    voucher_id: str | None = Field(None, description="the backpack voucher used")
     at: float
 
     model_config = ConfigDict(populate_by_name=True)

@@ -1,18 +1,20 @@
-"""Creating posts, what a viewer sees of them, listing a creator's, and unlocking with diamonds.
-Only this feature writes `posts`; an unlock moves diamonds only through the ledger."""
+"""Creating posts, what a viewer sees of them, listing a creator's, and unlocking them with one of
+their costs. Only this feature writes `posts`; an unlock moves money only through the ledger and
+uses a voucher only through the backpack feature."""
 from __future__ import annotations
 
 from pydantic import BaseModel
 
 from shared.assets import service as assets
 from shared.assets.models import Asset
+from shared.backpack import service as backpack
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, field_error
 from shared.core.firestore import db, document, load
 from shared.core.registry import REGISTRY
 from shared.ledger import book
-from shared.ledger.models import REVENUE, earnings, wallet
+from shared.ledger.models import earnings, revenue, wallet
 from shared.posts import playback
 from shared.posts.models import (
     MediaItem,
@@ -23,6 +25,9 @@ from shared.posts.models import (
     StatusTransitions,
     Unlock,
     UnlockRequest,
+    Voucher,
+    offered,
+    split,
 )
 
 POSTS, UNLOCKS = "posts", "unlocks"
@@ -150,8 +155,9 @@ def of_user(user_id: str, viewer_id: str, cursor: str | None, limit: int) -> Pos
 
 
 def unlock(viewer_id: str, post_id: str, request: UnlockRequest, client_key: steps.ClientKey | None = None) -> Unlock:
-    """Pay the post's cost once: diamonds from the viewer's wallet to the creator's earnings, less
-    the platform's share. Asked again, it answers the same unlock and moves nothing."""
+    """Pay one of the post's costs once: its price from the viewer's wallet in its currency to the
+    creator's earnings in it, less the platform's share, or a voucher from the viewer's backpack.
+    Asked again, with any cost, it answers the same unlock and moves or uses nothing."""
     def existing() -> Unlock | None:
         snap = unlock_ref(post_id, viewer_id).get()
         return Unlock.model_validate(snap.to_dict()) if snap.exists else None
@@ -165,17 +171,24 @@ def unlock(viewer_id: str, post_id: str, request: UnlockRequest, client_key: ste
             raise Conflict("this post is not published", code="post_not_published")
         if viewer_id == post.user_id or post.pricing.kind == "free":
             raise Conflict("nothing to unlock: the post is free or yours", code="nothing_to_unlock")
-        cost = next((c for c in post.cost if c.cls == request.cost), None)
+        cost = offered(post.cost, request.cost)
         if cost is None:
             raise field_error(["body", "cost"], f"this post is not unlocked with {request.cost}")
-        fee = cost.amount * settings().platform_share_percent // 100
-        meta = {"post_id": post_id}
-        moves = [book.Move(f"unlock:{post_id}:{viewer_id}", wallet(viewer_id), earnings(post.user_id),
-                           cost.amount - fee, metadata=meta)]
-        if fee:
-            moves.append(book.Move(f"unlock:{post_id}:{viewer_id}:fee", wallet(viewer_id), REVENUE, fee, metadata=meta))
-        transfer = book.execute(txn, moves)[0]
-        made = Unlock(post_id=post_id, viewer_id=viewer_id, amount=cost.amount, transfer_id=transfer.id, at=clock.now())
+        if isinstance(cost, Voucher):
+            use = backpack.take_voucher(txn, viewer_id, post.user_id, post_id)  # reads: before any write
+            made = Unlock(post_id=post_id, viewer_id=viewer_id, cls=cost.unlock, amount=0, voucher_id=use().id,
+                          at=clock.now())
+        else:
+            creator_part, fee = split(cost.amount, settings().platform_share_percent)
+            payer, meta = wallet(viewer_id, cost.currency), {"post_id": post_id}
+            moves = [book.Move(f"unlock:{post_id}:{viewer_id}", payer, earnings(post.user_id, cost.currency),
+                               creator_part, metadata=meta)]
+            if fee:
+                moves.append(book.Move(f"unlock:{post_id}:{viewer_id}:fee", payer, revenue(cost.currency), fee,
+                                       metadata=meta))
+            transfer = book.execute(txn, moves)[0]
+            made = Unlock(post_id=post_id, viewer_id=viewer_id, cls=cost.unlock, amount=cost.amount,
+                          transfer_id=transfer.id, at=clock.now())
         txn.create(unlock_ref(post_id, viewer_id), made.model_dump(mode="json", by_alias=True))
         return made  # the post itself is only read: unlocks of one post do not contend on it
 

@@ -87,8 +87,10 @@ def test_an_upload_and_its_artifact_become_the_asset_s_files(api):
     started = start(api, creator)
     url = started["upload"]["url"]
     assert started["asset"]["status"] == "created" and "X-Goog-Signature=" in url and "X-Goog-Expires=900" in url
-    assert "X-Goog-SignedHeaders=content-type%3Bhost%3Bx-goog-content-length-range" in url  # type and size are signed
-    assert started["upload"]["headers"] == {"Content-Type": "image/png", "x-goog-content-length-range": f"{len(png())},{len(png())}"}
+    # type and size are signed, and the URL may only create the object, not replace it
+    assert "X-Goog-SignedHeaders=content-type%3Bhost%3Bx-goog-content-length-range%3Bx-goog-if-generation-match" in url
+    assert started["upload"]["headers"] == {"Content-Type": "image/png", "x-goog-if-generation-match": "0",
+                                            "x-goog-content-length-range": f"{len(png())},{len(png())}"}
     put(started["upload"], png())
     asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
     assert asset["metadata"]["video"] == {"codec": "png", "width": 64, "height": 48, "frame_rate": 25.0}

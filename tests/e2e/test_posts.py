@@ -1,6 +1,7 @@
 """Posts end to end: a creator posts uploaded assets, the assets are claimed and the post becomes
-ready; viewers see the locked view until they unlock with diamonds, once; a creator's list pages
-through published posts; repeated deliveries change nothing."""
+ready; viewers see the locked view until they unlock it once, with diamonds, another currency of
+the ledger or a voucher from their backpack; a creator's list pages through published posts;
+repeated deliveries change nothing."""
 from __future__ import annotations
 
 import os
@@ -14,10 +15,14 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from shared.core import signals, tasks
 from shared.core.config import settings
 from shared.core.firestore import db
-from shared.posts.service import post_ref
+from shared.ledger import book
+from shared.ledger import service as ledger
+from shared.ledger.models import CURRENCIES, revenue
+from shared.posts.service import post_ref, unlock_ref
+from tests.e2e.test_accounts import as_user, signup
 from tests.e2e.test_assets import decrypt, png, probe, put, settled, start
 from tests.e2e.test_show_funding import marker
-from tests.e2e.test_tickets import provision
+from tests.e2e.test_tickets import provision, provision_in
 from tests.support import User, wait_until
 
 pytestmark = pytest.mark.stack
@@ -166,3 +171,188 @@ def test_a_post_follows_its_assets_whichever_finishes_first(api):
         assert {m["asset_id"] for m in failed["media"]} <= {image["asset"]["id"]}
         assert failed["published"] is False
         assert api.call("GET", f"/posts/{answer.json()['id']}", User.new()).status_code == 404
+
+
+# --- the other costs: the ledger's other currencies and vouchers ---------------------------------
+
+
+def purse(api, user: User, currency: str) -> tuple[int, int]:
+    """(wallet balance, earnings) in `currency`."""
+    answer = api.call("GET", f"/wallet?currency={currency}", user)
+    assert answer.status_code == 200 and answer.json()["currency"] == currency, answer.text
+    return answer.json()["balance"], answer.json()["earnings"]
+
+
+def unlock(api, viewer: User, post_id: str, cost: str, key: str | None = None):
+    return api.call("POST", f"/posts/{post_id}/unlock", viewer, json={"cost": cost},
+                    headers={"Idempotency-Key": key} if key else {})
+
+
+def costly_post(api, creator: User, costs: list[dict]) -> str:
+    body = {"assets": [uploaded_image(api, creator, thumbnail=False)], "caption": {"text": "several ways in"},
+            "pricing": {"kind": "paid"}, "cost": costs}
+    answer = api.call("POST", "/posts", creator, json=body)
+    assert answer.status_code == 201, answer.text
+    ready(api, creator, answer.json()["id"])
+    return answer.json()["id"]
+
+
+def member(api) -> User:
+    """A viewer with an account (vouchers are granted to accounts)."""
+    answer = signup(api)
+    assert answer.status_code == 201, answer.text
+    return as_user(answer.json())
+
+
+def grant_voucher(api, admin: User, user: User, creator_id: str | None = None, key: str | None = None) -> dict:
+    answer = api.call("POST", f"/admin/users/{user.id}/vouchers", admin,
+                      json={} if creator_id is None else {"creator_id": creator_id},
+                      headers={"Idempotency-Key": key} if key else {})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def backpack(api, user: User) -> dict[str, dict]:
+    return {item["id"]: item for item in api.call("GET", "/me/backpack", user).json()["items"]}
+
+
+def test_a_post_with_several_costs_is_unlocked_with_points_or_rainbow_diamonds(api):
+    creator, by_points, by_rainbow, broke = User.new("role:creator"), User.new(), User.new(), User.new()
+    costs = [{"_cls": "Diamond", "amount": 50}, {"_cls": "MessagingDiamonds", "amount": 40},
+             {"_cls": "Points", "amount": 500}, {"_cls": "RainbowDiamonds", "amount": 7}]
+    post_id = costly_post(api, creator, costs)
+    assert api.call("GET", f"/posts/{post_id}", by_points).json()["cost"] == costs
+    provision_in(api, by_points, 600, "point")
+    provision(api, by_points, 20)  # diamonds too, below the diamond price: never touched
+    provision_in(api, by_rainbow, 10, "rainbow_diamond")
+    provision_in(api, broke, 6, "rainbow_diamond")
+    share = settings().platform_share_percent
+    point_fee, rainbow_fee = 500 * share // 100, 7 * share // 100
+    revenue_before = {c: ledger.balance(revenue(c)) for c in CURRENCIES if c != "diamond"}
+
+    short = unlock(api, broke, post_id, "RainbowDiamonds")
+    assert (short.status_code, short.json()["error"]["code"]) == (409, "insufficient_funds")
+    assert short.json()["error"]["details"]["currency"] == "rainbow_diamond"
+    assert purse(api, broke, "rainbow_diamond") == (6, 0) and not unlock_ref(post_id, broke.id).get().exists
+
+    paid = unlock(api, by_points, post_id, "Points", key="points")
+    assert paid.status_code == 201, paid.text
+    assert {k: paid.json()[k] for k in ("_cls", "amount", "transfer_id", "voucher_id")} == {
+        "_cls": "PointsUnlock", "amount": 500, "transfer_id": f"unlock:{post_id}:{by_points.id}", "voucher_id": None}
+    rainbow = unlock(api, by_rainbow, post_id, "RainbowDiamonds")
+    assert rainbow.status_code == 201 and rainbow.json()["_cls"] == "RainbowDiamondUnlock", rainbow.text
+    # asked again, with any cost: the first unlock, nothing moves
+    assert unlock(api, by_points, post_id, "Diamond", key="diamonds").json() == paid.json()
+    assert unlock(api, by_points, post_id, "Points", key="points").json() == paid.json()  # a replay
+    assert unlock(api, by_rainbow, post_id, "RainbowDiamonds").json() == rainbow.json()
+
+    assert purse(api, by_points, "point") == (100, 0) and purse(api, by_points, "diamond") == (20, 0)
+    assert purse(api, by_rainbow, "rainbow_diamond") == (3, 0)
+    assert purse(api, creator, "point") == (0, 500 - point_fee)
+    assert purse(api, creator, "rainbow_diamond") == (0, 7 - rainbow_fee)
+    assert purse(api, creator, "diamond") == (0, 0) and purse(api, creator, "messaging_diamond") == (0, 0)
+    others = [c for c in CURRENCIES if c != "diamond"]  # diamond revenue also grows from other tests' payouts
+    gained = {c: ledger.balance(revenue(c)) - revenue_before[c] for c in others}
+    assert gained == {"messaging_diamond": 0, "point": point_fee, "rainbow_diamond": rainbow_fee}
+    fee = book.load(f"unlock:{post_id}:{by_points.id}:fee")
+    assert (fee.credit, fee.amount, fee.currency) == ("revenue:platform:point", point_fee, "point")
+    # each wallet lists its own currency's transfers
+    points_wallet = api.call("GET", "/wallet?currency=point", by_points).json()["transfers"]
+    assert sorted((t["direction"], t["amount"], t["counterparty"]) for t in points_wallet) == sorted(
+        [("in", 600, "issuance"), ("out", 500 - point_fee, "earnings"), ("out", point_fee, "revenue")])
+    assert [t["amount"] for t in api.call("GET", "/wallet", by_points).json()["transfers"]] == [20]
+
+    for viewer in (by_points, by_rainbow):
+        assert api.call("GET", f"/posts/{post_id}", viewer).json()["locked"] is False
+    assert api.call("GET", f"/posts/{post_id}", broke).json()["locked"] is True
+    bad = api.call("GET", "/wallet?currency=gold", by_points)
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "validation_error")
+    totals = api.call("GET", "/admin/ledger", User.new("role:admin")).json()
+    assert totals["balanced"] is True and totals["negative_wallets"] == 0
+    for currency in CURRENCIES:
+        mine = totals["currencies"][currency]
+        assert mine["balanced"] is True and mine["negative_wallets"] == 0, (currency, mine)
+        assert mine["totals"]["issuance"] == -sum(v for k, v in mine["totals"].items() if k != "issuance")
+    assert totals["currencies"]["point"]["totals"]["revenue"] >= point_fee
+    assert totals["totals"] == totals["currencies"]["diamond"]["totals"]
+
+
+def test_a_voucher_unlocks_a_post_once_and_only_for_its_creator(api):
+    creator, admin, elsewhere = User.new("role:creator"), User.new("role:admin"), User.new("role:creator")
+    viewer, picky, stranger = member(api), member(api), User.new()
+    post_id = costly_post(api, creator, [{"_cls": "Diamond", "amount": 30}, {"_cls": "Voucher"}])
+    assert api.call("POST", f"/admin/users/{viewer.id}/vouchers", viewer, json={}).status_code == 403
+    missing = api.call("POST", f"/admin/users/{stranger.id}/vouchers", admin, json={})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "user_not_found")
+    bound_elsewhere = grant_voucher(api, admin, viewer, elsewhere.id, key="elsewhere")
+    assert grant_voucher(api, admin, viewer, elsewhere.id, key="elsewhere") == bound_elsewhere  # a replay
+    anyone = grant_voucher(api, admin, viewer)
+    assert (bound_elsewhere["type"], bound_elsewhere["creator_id"], anyone["creator_id"]) == (
+        "post_voucher", elsewhere.id, None)
+    assert set(backpack(api, viewer)) == {bound_elsewhere["id"], anyone["id"]}  # two, not three
+    refused = api.call("POST", f"/me/backpack/{anyone['id']}/activate", viewer)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "voucher_not_activatable")
+
+    first = unlock(api, viewer, post_id, "Voucher", key="v1")
+    assert first.status_code == 201, first.text
+    assert {k: first.json()[k] for k in ("_cls", "amount", "transfer_id", "voucher_id")} == {
+        "_cls": "VoucherUnlock", "amount": 0, "transfer_id": None, "voucher_id": anyone["id"]}
+    items = backpack(api, viewer)
+    assert (items[anyone["id"]]["status"], items[anyone["id"]]["used_for"]) == ("used", post_id)
+    assert items[anyone["id"]]["used_at"] >= first.json()["at"] - 1
+    assert items[bound_elsewhere["id"]]["status"] == "available"  # bound to another creator: not used
+    assert api.call("GET", f"/posts/{post_id}", viewer).json()["locked"] is False
+    # asked again (another key, no key, another cost): the same unlock, no second voucher
+    assert unlock(api, viewer, post_id, "Voucher", key="v2").json() == first.json()
+    assert unlock(api, viewer, post_id, "Voucher").json() == first.json()
+    assert unlock(api, viewer, post_id, "Diamond").json() == first.json()
+    assert backpack(api, viewer) == items
+    assert purse(api, creator, "diamond") == (0, 0)
+
+    # a voucher bound to another creator does not open this post; one bound to its creator goes first
+    not_here = grant_voucher(api, admin, picky, elsewhere.id)
+    for viewer_without in (picky, stranger):
+        none = unlock(api, viewer_without, post_id, "Voucher")
+        assert (none.status_code, none.json()["error"]["code"]) == (409, "no_voucher"), none.text
+        assert not unlock_ref(post_id, viewer_without.id).get().exists
+    assert {i["status"] for i in backpack(api, picky).values()} == {"available"}
+    spare, own = grant_voucher(api, admin, picky), grant_voucher(api, admin, picky, creator.id)
+    used = unlock(api, picky, post_id, "Voucher")
+    assert used.status_code == 201 and used.json()["voucher_id"] == own["id"], used.text
+    assert {i["id"]: i["status"] for i in backpack(api, picky).values()} == {
+        own["id"]: "used", spare["id"]: "available", not_here["id"]: "available"}
+
+
+def test_bad_costs_are_refused_and_change_nothing(api):
+    creator, viewer, admin = User.new("role:creator"), member(api), User.new("role:admin")
+    post_id = costly_post(api, creator, [{"_cls": "Diamond", "amount": 30}])
+    provision(api, viewer, 100)
+    provision_in(api, viewer, 100, "point")
+    voucher = grant_voucher(api, admin, viewer)
+    before = {c: purse(api, viewer, c) for c in CURRENCIES}
+    for cost in ("Gold", "DiamondUnlock", "", None, 5):
+        answer = api.call("POST", f"/posts/{post_id}/unlock", viewer, json={"cost": cost})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), cost
+    for cost in ("Points", "Voucher", "RainbowDiamonds", "MessagingDiamonds"):  # not this post's costs
+        answer = unlock(api, viewer, post_id, cost)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), cost
+        assert answer.json()["error"]["details"][0]["loc"] == ["body", "cost"]
+    extra = api.call("POST", f"/posts/{post_id}/unlock", viewer, json={"cost": "Points", "amount": 1})
+    assert extra.status_code == 400
+    for body in ({"amount": 5, "currency": "gold"}, {"amount": 5, "currency": "Diamond"}):
+        answer = api.call("POST", f"/admin/users/{viewer.id}/diamonds", admin, json=body)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), body
+    assert {c: purse(api, viewer, c) for c in CURRENCIES} == before
+    assert backpack(api, viewer)[voucher["id"]]["status"] == "available"
+    assert not unlock_ref(post_id, viewer.id).get().exists
+    assert api.call("GET", f"/posts/{post_id}", viewer).json()["locked"] is True
+
+    asset = uploaded_image(api, creator, thumbnail=False)
+    for costs in ([{"_cls": "Gold", "amount": 5}], [{"_cls": "Voucher", "amount": 5}], [{"_cls": "Points"}],
+                  [{"_cls": "Points", "amount": 0}], [{"_cls": "Points", "amount": 1}, {"_cls": "Points", "amount": 2}],
+                  [{"_cls": "Voucher"}, {"_cls": "Voucher"}]):
+        answer = api.call("POST", "/posts", creator, json={"assets": [asset], "caption": {"text": "x"},
+                                                           "pricing": {"kind": "paid"}, "cost": costs})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), costs
+    mine = db().collection("posts").where(filter=FieldFilter("user_id", "==", creator.id)).stream()
+    assert [snap.id for snap in mine] == [post_id]

@@ -22,6 +22,14 @@ def provision(api, user: User, amount: int) -> None:
     assert response.status_code == 201, response.text
 
 
+def provision_in(api, user: User, amount: int, currency: str) -> None:
+    """`provision` in any of the ledger's currencies (diamond, messaging_diamond, point, rainbow_diamond)."""
+    admin = User.new("role:admin")
+    response = api.call("POST", f"/admin/users/{user.id}/diamonds", admin, json={"amount": amount, "currency": currency})
+    assert response.status_code == 201, response.text
+    assert response.json()["credit"] == f"wallet:{user.id}:{currency}", response.text
+
+
 def buy(api, viewer: User, session_id: str, goal_id: str, quantity: int = 1, product: str = TICKET, key=None):
     headers = {"Idempotency-Key": key} if key else {}
     return api.call("POST", f"/sessions/{session_id}/gifts", viewer, headers=headers,

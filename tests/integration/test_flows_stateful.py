@@ -2,12 +2,12 @@
 purchases and repeats, the pre-sale's end, show starts and ends, refund decisions; 1-on-1
 invitations, answers, withdrawals, exclusive goals started and ended, checks for unused
 agreements, paid minutes; session ends; diamond packs bought through the shop and the local
-So-net gateway (paid or declined) and refunds; while the stack's receivers and tasks react in the
+So-net gateway (paid or declined) and refunds; paid posts unlocked, again and again; while the stack's receivers and tasks react in the
 background. After every step: no wallet below zero, no hold both refunded and paid out, a
 resolved hold has its resolving transfer, the pre-sale's progress, its buyers' records and the
 purchases agree, at most one viewer has the 1-on-1, an invitation is paid out only for a 1-on-1
-that started, and every diamond provisioned is in a wallet, an escrow, the streamer's earnings
-or the platform's share, plus what the shop credited less what its refunds took back, read in
+that started, a post is paid for once per viewer who unlocked it, and every diamond provisioned
+is in a wallet, an escrow, the streamer's earnings or the platform's share, plus what the shop credited less what its refunds took back, read in
 one consistent snapshot.
 
 CI runs FLOW_EXAMPLES (200) sequences; more:
@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from shared.core import auth, ids, steps
 from shared.core.errors import AlreadyApplied, AppError
-from shared.core.firestore import db, where
+from shared.core.firestore import db, document, run_transaction, where
 from shared.gifts import service as gifts
 from shared.gifts.models import GiftRequest
 from shared.goals import service as goals
@@ -33,11 +33,12 @@ from shared.goals import exclusive, shows
 from shared.goals.requests import ExclusiveGoalCreate, ShowFundingGoalCreate, ShowGoalCreate, TriggerExclusiveGoalCreate
 from shared.ledger import book
 from shared.ledger import service as ledger
-from shared.core.firestore import run_transaction
 from shared.ledger.models import earnings, escrow, wallet
 from shared.livestream import pay as stream_pay
 from shared.livestream import sessions
 from shared.livestream.models import PayRequest
+from shared.posts import service as posts
+from shared.posts.models import Post, UnlockRequest
 from shared.shop import fulfilment
 from tests.shop_support import Payer
 from tests.support import Api, User, funding_body
@@ -56,8 +57,8 @@ def refused(call, *args, **kwargs):
 
 
 class FlowMachine(RuleBasedStateMachine):
-    @initialize(tickets_needed=st.integers(1, 4), diamonds=st.integers(80, 400))
-    def start(self, tickets_needed, diamonds):
+    @initialize(tickets_needed=st.integers(1, 4), diamonds=st.integers(80, 400), price=st.integers(1, 120))
+    def start(self, tickets_needed, diamonds, price):
         self.streamer = ids.new_id()
         self.session = sessions.start(self.streamer, "show")
         body = funding_body(self.session.id, int(time.time()) + 600, target=tickets_needed, hesitation=1)
@@ -73,6 +74,12 @@ class FlowMachine(RuleBasedStateMachine):
         self.invitations: dict[str, list[str]] = {v: [] for v in self.viewers}  # goal ids, latest last
         self.exclusive = None
         self.orders: list[str] = []
+        # a paid post of the streamer's, ready (its encoding is another test's): unlocks move diamonds
+        self.post = Post(id=ids.new_id(), user_id=self.streamer, assets=[ids.new_id()], caption={"text": "x"},
+                         pricing={"kind": "paid"}, cost=[{"_cls": "Diamond", "amount": price}], status="ready",
+                         status_transitions={"created": time.time()}, nbf=time.time())
+        posts.post_ref(self.post.id).set(document(self.post))
+        self.unlocked: set[str] = set()
 
     @rule(n=st.integers(0, 1), quantity=st.integers(1, 3))
     def buy(self, n, quantity):
@@ -169,7 +176,25 @@ class FlowMachine(RuleBasedStateMachine):
             refused(steps.run, f"refund_order:{order_id}", lambda txn, fx: fulfilment.refund(txn, order_id),
                     redelivered=False)
 
+    # --- posts ------------------------------------------------------------------------------------
+
+    @rule(n=st.integers(0, 1))
+    def unlock_the_post(self, n):
+        if refused(posts.unlock, self.viewers[n], self.post.id, UnlockRequest(cost="Diamond")) is not None:
+            self.unlocked.add(self.viewers[n])
+
     # --- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def a_post_is_paid_for_once_per_viewer(self):
+        if not hasattr(self, "post"):
+            return
+        price = self.post.cost[0].amount
+        for viewer in self.viewers:
+            moved = [book.transfer_ref(f"unlock:{self.post.id}:{viewer}{part}").get() for part in ("", ":fee")]
+            paid = sum(snap.get("amount") for snap in moved if snap.exists)  # to the creator, and the share
+            assert paid == (price if viewer in self.unlocked else 0), (viewer, paid)
+            assert posts.unlock_ref(self.post.id, viewer).get().exists == (viewer in self.unlocked)
 
     @invariant()
     def one_one_on_one_at_a_time(self):

@@ -10,7 +10,18 @@ from shared.core import ids, steps
 from shared.core.errors import AlreadyApplied
 from shared.core.firestore import run_transaction
 from shared.ledger import book, service
-from shared.ledger.models import ISSUANCE, REVENUE, HoldResolved, InsufficientFunds, earnings, escrow, wallet
+from shared.ledger.models import (
+    CURRENCIES,
+    ISSUANCE,
+    REVENUE,
+    HoldResolved,
+    InsufficientFunds,
+    earnings,
+    escrow,
+    issuance,
+    revenue,
+    wallet,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -33,6 +44,8 @@ def funded(amount: int) -> str:
 def assert_balanced():
     totals = service.totals()
     assert totals.balanced and totals.negative_wallets == 0, totals
+    assert set(totals.currencies) >= set(CURRENCIES) and totals.totals == totals.currencies["diamond"].totals
+    assert all(c.balanced and c.negative_wallets == 0 for c in totals.currencies.values()), totals
 
 
 def test_provisioning_moves_diamonds_from_issuance():
@@ -120,3 +133,53 @@ def test_the_ledger_is_the_step_a_provisioning_retry_replays():
         service.provision(user, 25, key)
     assert repeat.value.marker["response"]["body"]["id"] == first.id
     assert service.balance(wallet(user)) == 25
+
+
+def test_each_currency_is_issued_spent_and_held_on_its_own():
+    user, streamer, goal = ids.new_id(), ids.new_id(), ids.new_id()
+    before = {c: (service.balance(issuance(c)), service.balance(revenue(c))) for c in CURRENCIES}
+    service.provision(user, 100)
+    service.provision(user, 40, currency="point")
+    service.provision(user, 9, currency="rainbow_diamond")
+    assert [service.balance(wallet(user, c)) for c in CURRENCIES] == [100, 0, 40, 9]
+    assert service.balance(issuance("point")) == before["point"][0] - 40
+    assert service.balance(issuance("rainbow_diamond")) == before["rainbow_diamond"][0] - 9
+    assert service.balance(issuance("messaging_diamond")) == before["messaging_diamond"][0]
+
+    # 100 diamonds do not pay 50 points: each wallet spends its own currency
+    too_much = book.Move(f"test:{ids.new_id()}", wallet(user, "point"), earnings(streamer, "point"), 50)
+    with pytest.raises(InsufficientFunds) as refused:
+        run(too_much)
+    assert refused.value.details == {"balance": 40, "needed": 50, "currency": "point"}
+    assert not book.transfer_ref(too_much.id).get().exists
+    run(book.Move(f"test:{ids.new_id()}", wallet(user, "point"), earnings(streamer, "point"), 28),
+        book.Move(f"test:{ids.new_id()}", wallet(user, "point"), revenue("point"), 12))
+    assert (service.balance(wallet(user, "point")), service.balance(wallet(user))) == (0, 100)
+    assert service.balance(earnings(streamer, "point")) == 28 and service.balance(earnings(streamer)) == 0
+    assert service.balance(revenue("point")) - before["point"][1] == 12
+
+    # a rainbow hold posts to rainbow earnings; never to another currency's
+    account = escrow(f"show_funding:{goal}", "rainbow_diamond")
+    hold_id = f"ticket:{goal}:{user}:1"
+    (hold,) = run(book.Move(hold_id, wallet(user, "rainbow_diamond"), account, 9, hold=True))
+    assert hold.currency == "rainbow_diamond" and hold.credit == f"escrow:show_funding:{goal}:rainbow_diamond"
+    with pytest.raises(ValueError):
+        run(book.Resolve(hold_id, "post", to=earnings(streamer), fee=2, fee_to=REVENUE))
+    assert book.load(hold_id).state == "pending" and service.balance(account) == 9
+    (posted,) = run(book.Resolve(hold_id, "post", to=earnings(streamer, "rainbow_diamond"), fee=2,
+                                 fee_to=revenue("rainbow_diamond")))
+    assert (posted.amount, posted.currency) == (7, "rainbow_diamond")
+    assert service.balance(earnings(streamer, "rainbow_diamond")) == 7 and service.balance(account) == 0
+    assert service.balance(revenue("rainbow_diamond")) - before["rainbow_diamond"][1] == 2
+    totals = service.totals()
+    assert totals.currencies["point"].totals["earnings"] >= 28 and totals.currencies["point"].accounts >= 4
+    assert_balanced()
+
+
+def test_a_move_between_two_currencies_is_refused_before_anything_is_written():
+    user = funded(30)
+    with pytest.raises(ValueError, match="mixes diamond and point"):
+        book.Move(f"test:{ids.new_id()}", wallet(user), wallet(ids.new_id(), "point"), 5)
+    with pytest.raises(ValueError, match="splits it over"):
+        run(book.Resolve("no-such-hold", "post", to=earnings(user, "point"), fee=1, fee_to=REVENUE))
+    assert service.balance(wallet(user)) == 30 and service.balance(wallet(user, "point")) == 0

@@ -214,6 +214,7 @@ def test_the_queries_have_their_composite_indexes(config):
         ("ledger_transfers", (("credit", "ASCENDING"), ("hold", "ASCENDING"), ("state", "ASCENDING"),
                               ("id", "ASCENDING"))),
         ("posts", (("user_id", "ASCENDING"), ("status", "ASCENDING"), ("nbf", "DESCENDING"))),
+        ("assets", (("encoding.status", "ASCENDING"), ("encoding.queued_at", "ASCENDING"))),
     }
     # the queries they serve
     assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
@@ -221,7 +222,11 @@ def test_the_queries_have_their_composite_indexes(config):
     assert '("refund_due_at", "<", before), _cls=TRIGGER_EXCLUSIVE, settlement=None' in inspect.getsource(
         exclusive.overdue_unused_checks)
     assert 'credit=account.id, hold=True, state="pending").order_by("id")' in inspect.getsource(book.pending_holds)
+    from shared.assets import encoder
     from shared.posts import service as posts
+
+    stalled = inspect.getsource(encoder.stalled)
+    assert '("encoding.status", "in", ["queued", "encoding"])' in stalled and '("encoding.queued_at", "<"' in stalled
 
     listing = inspect.getsource(posts.of_user)
     assert all(f in listing for f in ('"user_id", "=="', '"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
