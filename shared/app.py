@@ -9,6 +9,7 @@ from shared.core.registry import REGISTRY, Registry
 
 FEATURES = (
     "shared.analytics",
+    "shared.analytics.receivers",
     "shared.assets",
     "shared.assets.api",
     "shared.assets.receivers",
@@ -33,6 +34,10 @@ FEATURES = (
     "shared.realtime.receivers",
     "shared.shop.api",
     "shared.shop.receivers",
+    "shared.leaderboards.api",
+    "shared.leaderboards.receivers",
+    "shared.feeds.api",
+    "shared.feeds.receivers",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.

@@ -51,7 +51,9 @@ resource "google_firestore_field" "steps_unindexed" {
 # Queries with an equality filter and a range or order on another field need a composite index
 # each: the maintenance backstops query goals by due time (shared/goals/service.py, exclusive.py), a wallet
 # lists its holds and recent transfers (shared/ledger/service.py), a creator's posts are listed
-# newest first (shared/posts/service.py), encodes that never finished are failed (shared/assets/encoder.py).
+# newest first (shared/posts/service.py), encodes that never finished are failed (shared/assets/encoder.py),
+# the posts feed reads the newest published posts and a followed-first page the followed streamers'
+# items of a generation by rank (shared/feeds/sources.py, service.py).
 locals {
   indexes = {
     goals_overdue = { collection = "goals", fields = [
@@ -81,6 +83,12 @@ locals {
     ] }
     wallet_transfers = { collection = "ledger_transfers", fields = [
       { path = "parties", array = "CONTAINS" }, { path = "created_at", order = "DESCENDING" },
+    ] }
+    published_posts = { collection = "posts", fields = [
+      { path = "status", order = "ASCENDING" }, { path = "nbf", order = "DESCENDING" },
+    ] }
+    feed_items_followed = { collection = "items", fields = [
+      { path = "user_id", order = "ASCENDING" }, { path = "rank", order = "ASCENDING" },
     ] }
   }
 }

@@ -78,6 +78,7 @@ locals {
 
   apis = toset([
     "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com", # the analytics stream (analytics.tf)
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudscheduler.googleapis.com",

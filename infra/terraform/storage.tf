@@ -6,6 +6,15 @@ resource "google_storage_bucket" "buckets" {
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
 
+  # Browsers upload and play through signed URLs from other origins (hls.js fetches segments):
+  # the signature is the access control, CORS only lets the browser read the answer.
+  cors {
+    origin          = ["*"]
+    method          = ["GET", "HEAD", "PUT"]
+    response_header = ["Content-Type", "Content-Length", "Range"]
+    max_age_seconds = 3600
+  }
+
   depends_on = [google_project_service.apis]
 }
 

@@ -22,12 +22,26 @@ from shared.accounts.models import (
     Utm,
     email_key,
 )
-from shared.core import auth, clock, ids
+from pydantic import BaseModel
+
+from shared.core import auth, clock, ids, steps
 from shared.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from shared.core.firestore import as_model, changes, db, document, load, run_transaction
+from shared.core.registry import REGISTRY
 
 USERS, EMAILS = "users", "user_emails"
 CLIENT_ID = "app"  # the `client_id` of tokens minted at login: the platform's own apps
+
+
+class LoggedIn(BaseModel):
+    """`user.logged_in`: one per successful login (its own id), for analytics."""
+
+    login_id: str
+    user_id: str
+    at: float
+
+
+LOGGED_IN = REGISTRY.signal("user.logged_in", LoggedIn, key=lambda e: e.login_id)
 
 
 def access_seconds() -> int:
@@ -93,8 +107,9 @@ def login(request: Login, client_address: str | None) -> Tokens:
         throttle.failed(limits)
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     utm = request.utm()
+    login_id = ids.new_id()
 
-    def body(txn) -> Tokens:
+    def body(txn, fx: steps.Effects) -> Tokens:
         current = get(user.id, txn)
         updated = current
         if utm.any():  # seed 004: `utm.current` follows each login that carries any
@@ -103,9 +118,10 @@ def login(request: Login, client_address: str | None) -> Tokens:
             updated = updated.model_copy(update={"password_hash": credentials.hash_password(request.password)})
         if fields := changes(current, updated):
             txn.update(user_ref(user.id), fields)
+        fx.publish(LOGGED_IN, LoggedIn(login_id=login_id, user_id=user.id, at=clock.now()))
         return _tokens(txn, updated)
 
-    return run_transaction(body)
+    return steps.run(f"login:{login_id}", body, redelivered=False)
 
 
 def refresh(token: str) -> Tokens:

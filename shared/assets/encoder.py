@@ -21,7 +21,7 @@ from shared.assets import encoding, keys, service, storage
 from shared.assets.models import Asset, EncodedFile, Encoding, EncodeStatus, Rendition
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
-from shared.core.firestore import db
+from shared.core.firestore import db, run_transaction
 from shared.core.options import FunctionOptions, QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 
@@ -77,6 +77,7 @@ def encode_asset(args: EncodeArgs) -> str:
     if asset.encoding.status in ("ready", "failed"):
         return f"already {asset.encoding.status}"
     _record(args, status="encoding")
+    _attempting(args)
     try:
         outputs, renditions = _encode(asset, keys.get(asset.encoding.key_id))
     except Unencodable as refused:
@@ -110,6 +111,16 @@ def _record(args: EncodeArgs, status: str, reason: str | None = None, outputs=No
         return f"already {status}"
 
 
+def _attempting(args: EncodeArgs) -> None:
+    """When this attempt started: the stalled-encode backstop waits for attempts, not for the queue."""
+    def touch(txn) -> None:
+        enc = service.get(args.asset_id, txn).encoding
+        if enc and enc.generation == args.generation and enc.status == "encoding":
+            txn.update(service.asset_ref(args.asset_id), {"encoding.attempt_at": clock.now()})
+
+    run_transaction(touch)
+
+
 def ffmpeg() -> str:
     import imageio_ffmpeg
 
@@ -122,8 +133,10 @@ def run(commands: list[list[str]], deadline: float) -> None:
         try:
             done = subprocess.run([ffmpeg(), "-v", "error", "-xerror", "-nostdin", "-y", *command], capture_output=True,
                                   timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            raise Retry("the encode ran out of time") from None
+        except subprocess.TimeoutExpired:  # as long again next time: too long for the encoder
+            raise Unencodable(f"the encode takes longer than {COMMAND_SECONDS} s") from None
+        if done.returncode < 0:  # killed (out of memory, the instance stopping): another attempt may do
+            raise Retry(f"ffmpeg was stopped by signal {-done.returncode}")
         if done.returncode != 0:
             last = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
             raise Unencodable(f"ffmpeg could not encode it: {last[:300]}")
@@ -183,7 +196,7 @@ def _publish(asset: Asset, plan: encoding.Plan, key: keys.ContentKey, out: str):
         iv = None
         if output.encrypted:
             with open(output.path, "rb") as f:
-                iv_bytes, sealed = keys.encrypt(key.secret, f.read())
+                iv_bytes, sealed = keys.encrypt(key.secret, name, f.read())
             with open(output.path, "wb") as f:
                 f.write(sealed)
             iv = iv_bytes.hex()
@@ -233,24 +246,33 @@ def _copy(asset: Asset, artifact_id: str, name: str, bucket) -> EncodedFile:
                        copied_from=artifact_id)
 
 
-STALLED_AFTER = 6 * 3600  # past every retry of Cloud Tasks (10 attempts, backoff up to 900 s, 1800 s each)
+# An attempt runs at most 1,800 s and Cloud Tasks waits at most 900 s before the next one; a queue
+# backlog may hold a job back longer, so a job never attempted gets a day.
+STALLED_ATTEMPT = 2 * 3600
+STALLED_QUEUED = 24 * 3600
+STALLED_REASON = "the encode did not finish; upload the file as a new asset"
 
 
 def stalled(now: float, limit: int = 50) -> list[tuple[str, int]]:
-    """(asset, generation) of encodes queued long ago and never finished: their task was dropped."""
+    """(asset, generation) of encodes whose task is gone: queued a day ago and never attempted, or
+    last attempted long ago (Cloud Tasks dropped it after its last retry)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (db().collection(service.ASSETS).where(filter=FieldFilter("encoding.status", "in", ["queued", "encoding"]))
-             .where(filter=FieldFilter("encoding.queued_at", "<", now - STALLED_AFTER)).limit(limit))
-    return [(s.id, s.get("encoding.generation")) for s in query.stream()]
+             .where(filter=FieldFilter("encoding.queued_at", "<", now - STALLED_ATTEMPT)).limit(limit))
+    found = []
+    for snap in query.stream():
+        enc = Encoding.model_validate(snap.get("encoding"))
+        if (enc.attempt_at or 0) < now - STALLED_ATTEMPT and enc.queued_at < now - (
+                STALLED_ATTEMPT if enc.attempt_at else STALLED_QUEUED):
+            found.append((snap.id, enc.generation))
+    return found
 
 
 def fail_stalled(now: float) -> int:
-    """The maintenance tick's backstop: an encode that never finished fails, and its posts with it
-    (a retry is the creator's new upload). A run finishing later finds it failed and changes nothing."""
+    """The maintenance tick's backstop: an encode whose task is gone fails, and its posts with it.
+    A run finishing later finds it failed and changes nothing."""
     failed = 0
     for asset_id, generation in stalled(now):
-        outcome = _record(EncodeArgs(asset_id=asset_id, generation=generation), status="failed",
-                          reason="the encode did not finish; upload the file again")
-        failed += outcome != "superseded"
+        failed += _record(EncodeArgs(asset_id=asset_id, generation=generation), "failed", STALLED_REASON) == STALLED_REASON
     return failed

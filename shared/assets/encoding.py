@@ -4,7 +4,8 @@ make each output from the probed source, and which outputs only a content key op
 Video (the seeds' `trigger_encode_gcp_transcoder` steps): a thumbnail (an uploaded one is copied
 instead), a trailer when the source runs at least 3 minutes (an uploaded one is copied instead)
 with its `trailer-blurred`, the `SOURCE-blurred` preview, and HLS renditions encrypted with AES-128.
-Images (`trigger_encode_message`): encrypted renditions, a thumbnail and a blurred preview.
+Images (`trigger_encode_message`): encrypted renditions, a blurred thumbnail (an uploaded one is
+copied instead) and a blurred preview.
 Streams are copied where the codecs allow it and re-encoded only where they must be.
 """
 from __future__ import annotations
@@ -107,9 +108,9 @@ def image(meta: dict, source: str, work: str, uploaded: dict[str, str]) -> Plan:
         plan.outputs.append(Output(f"image-{w}", out(f"image-{w}.jpg"), "image/jpeg", encrypted=True))
     if "thumbnail" in uploaded:
         plan.copies["thumbnail"] = uploaded["thumbnail"]
-    else:
-        plan.commands.append(["-i", source, "-frames:v", "1", "-vf", f"scale='min({THUMBNAIL_WIDTH},iw)':-2",
-                              "-q:v", "3", out("thumbnail.jpg")])
+    else:  # blurred: a clear thumbnail of an image is the image itself, shown to locked viewers
+        plan.commands.append(["-i", source, "-frames:v", "1", "-vf",
+                              f"scale='min({THUMBNAIL_WIDTH},iw)':-2,gblur=sigma=20", "-q:v", "5", out("thumbnail.jpg")])
         plan.outputs.append(Output("thumbnail", out("thumbnail.jpg"), "image/jpeg"))
     plan.commands.append(["-i", source, "-frames:v", "1", "-vf", f"scale='min({THUMBNAIL_WIDTH},iw)':-2,gblur=sigma=20",
                           "-q:v", "5", out("preview.jpg")])

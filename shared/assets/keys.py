@@ -1,11 +1,12 @@
 """Content keys (`content_keys/{key_id}`): one AES-128 key per encoded source generation. HLS
 segments are encrypted by ffmpeg with it (AES-128-CBC, the segment's sequence number as IV), image
-renditions here (AES-128-CBC, PKCS#7, a random IV kept beside the file). Who may fetch a key is
+renditions here (AES-128-CBC, PKCS#7, an IV per file kept beside it). Who may fetch a key is
 the posts' rule (GET /posts/{id}/keys/{key_id}); only this feature writes keys."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 
 from pydantic import BaseModel
@@ -54,12 +55,14 @@ def get(key_id: str) -> ContentKey | None:
     return ContentKey.model_validate(snap.to_dict()) if snap.exists else None
 
 
-def encrypt(key: bytes, data: bytes) -> tuple[bytes, bytes]:
-    """(IV, AES-128-CBC ciphertext of `data` with PKCS#7 padding)."""
+def encrypt(key: bytes, name: str, data: bytes) -> tuple[bytes, bytes]:
+    """(IV, AES-128-CBC ciphertext of `data` with PKCS#7 padding). The IV is derived from the key
+    and the object's name: unique per object, and the same in two runs of one encode, so runs that
+    overlap write the same bytes and the recorded IV always fits."""
     from cryptography.hazmat.primitives import padding
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    iv = os.urandom(16)
+    iv = hmac.new(key, name.encode(), hashlib.sha256).digest()[:16]
     padder = padding.PKCS7(128).padder()
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     return iv, encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()

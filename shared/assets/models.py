@@ -99,6 +99,7 @@ class Encoding(BaseModel):
     reason: str | None = None
     queued_at: float
     started_at: float | None = None
+    attempt_at: float | None = None  # when the latest attempt started
     finished_at: float | None = None
 
 

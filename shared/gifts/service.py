@@ -12,6 +12,7 @@ from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import db
 from shared.goals import sales
 from shared.goals.models import ShowFundingGoal
+from shared.leaderboards.signals import spent
 from shared.gifts.models import GiftProduct, GiftReceipt, GiftRequest
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, escrow, wallet
@@ -75,6 +76,7 @@ def send(sender_id: str, session_id: str, request: GiftRequest, client_key: step
                           "quantity": request.quantity, "streamer_id": goal.owner, "refund_after": goal.refund_runs_at})])
             sales.count_tickets(txn, goal, sender_id, request.quantity, amount)
             transfer_id, held = hold.id, True
+            spent(fx, hold.id, sender_id, goal.owner, session_id, amount, "ticket", hold.created_at)
         else:
             price = item.price
             amount = price * request.quantity
@@ -84,6 +86,7 @@ def send(sender_id: str, session_id: str, request: GiftRequest, client_key: step
             if fee:
                 moves.append(book.Move(f"gift:{gift_id}:fee", wallet(sender_id), REVENUE, fee, metadata=meta))
             transfer_id, held = book.execute(txn, moves)[0].id, False
+            spent(fx, transfer_id, sender_id, session.user_id, session_id, amount, "gift", clock.now())
         return GiftReceipt(id=gift_id, session_id=session_id, product_id=item.id, quantity=request.quantity,
                            price_each=price, amount=amount, goal_id=request.goal_id, transfer_id=transfer_id, held=held)
 

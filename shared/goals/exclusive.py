@@ -29,6 +29,7 @@ from shared.goals.requests import ExclusiveGoalCreate, TriggerExclusiveGoalCreat
 from shared.goals import service
 from shared.goals.service import GOALS, goal_ref, load, settle
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
+from shared.leaderboards.signals import spent
 from shared.ledger import book
 from shared.ledger.models import escrow, wallet
 from shared.livestream import sessions
@@ -82,6 +83,7 @@ def invite(viewer_id: str, request: TriggerExclusiveGoalCreate,
             goal.escrow_id, wallet(viewer_id), escrow(goal.escrow_id), amount, hold=True,
             metadata={"goal_id": goal.id, "session_id": session.id, "streamer_id": session.user_id,
                       "prepaid_duration": terms.prepaid_duration, "refund_after": goal.exp})])
+        spent(fx, goal.escrow_id, viewer_id, session.user_id, session.id, amount, "exclusive", now)
         txn.create(goal_ref(goal.id), firestore.document(goal))
         sessions.goal_opened(txn, session.id, goal.id)
         sessions.invite_exclusive(txn, session.id, viewer_id, goal.id)

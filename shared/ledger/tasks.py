@@ -14,6 +14,7 @@ from shared.core import clock, steps
 from shared.core.config import settings
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
+from shared.leaderboards.signals import spent
 from shared.ledger import book
 from shared.ledger.models import REVENUE, Account, earnings
 
@@ -74,8 +75,12 @@ def update_bi_escrow(args: HoldArgs) -> str:
 
     def body(txn, fx: steps.Effects) -> str:
         if args.event == "escrow.failed":
+            hold = book.load(args.hold_id, txn)  # read first: when it was spent, for its day's board
             (void,) = book.execute(txn, [book.Resolve(args.hold_id, "void")])
             buyer = Account.parse(void.credit).owner
+            if void.metadata.get("streamer_id"):  # the refunded spend leaves the supporter's leaderboards
+                spent(fx, void.id, buyer, str(void.metadata["streamer_id"]), void.metadata.get("session_id"),
+                      -void.amount, "refund", hold.created_at)
             fx.notify([f"private-user@{buyer}"], "escrow.refunded", EscrowRefunded(
                 hold_id=args.hold_id, escrow_id=Account.parse(void.debit).owner, amount=void.amount,
                 goal_id=void.metadata.get("goal_id")))

@@ -109,6 +109,14 @@ class SessionEnding(BaseModel):
     ending_goals: list[str] = Field(description="active goals being ended (the goals feature ends them on session.ended)")
 
 
+class SessionStarted(BaseModel):
+    """`session.started`: a streamer went live (the feeds list the session)."""
+
+    session_id: str
+    streamer_id: str
+    started_at: float
+
+
 class SessionEnded(BaseModel):
     """`session.ended`: features with something open in the session close it."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import Conflict
+from shared.leaderboards.signals import spent
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, wallet
 from shared.livestream import sessions
@@ -30,6 +31,7 @@ def pay(viewer_id: str, streamer_id: str, request: PayRequest, client_key: steps
         if fee:
             moves.append(book.Move(f"pay:{payment_id}:fee", wallet(viewer_id), REVENUE, fee, metadata=meta))
         book.execute(txn, moves)  # reads first; refuses insufficient funds before anything is written
+        spent(fx, f"pay:{payment_id}", viewer_id, streamer_id, session.id, amount, "stream_minutes", clock.now())
         window = sessions.extend_viewer(txn, session, viewer_id, clock.now(), request.duration)
         fx.notify([viewer_preview_channel(streamer_id, viewer_id)], "stream.authorized", StreamAuthorized(
             session_id=session.id, streamer_id=streamer_id, viewer_id=viewer_id, nbf=window.nbf, exp=window.exp,

@@ -16,11 +16,12 @@ from shared.livestream.models import (
     ExclusiveStatus,
     Session,
     SessionEnded,
+    SessionStarted,
     ShowGoalPair,
     Statuses,
     ViewerWindow,
 )
-from shared.livestream.signals import SESSION_ENDED
+from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED
 
 SESSIONS = "sessions"
 STREAMERS = "streamers"
@@ -79,6 +80,8 @@ def start(user_id: str, title: str | None, prices: dict[str, int] | None = None,
         _active_session_of(user_id, txn)
         txn.create(session_ref(session.id), firestore.document(session))
         txn.set(_streamer_ref(user_id), {"active_session_id": session.id}, merge=True)
+        fx.publish(SESSION_STARTED, SessionStarted(session_id=session.id, streamer_id=user_id,
+                                                   started_at=session.statuses.created))
         return session
 
     return steps.run(f"start_session:{session.id}", body, redelivered=False, claim=f"streamer:{user_id}",

@@ -4,6 +4,8 @@ keys. Who may open them is checked by the caller (service.require_open) on every
 from __future__ import annotations
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from shared.assets import keys, storage
 from shared.assets.encoder import MEDIA
@@ -59,17 +61,35 @@ def media_playlist(post: Post, asset_id: str, name: str) -> Response:
     rendition = next((r for r in item.renditions if r.name == name), None)
     if rendition is None:
         raise NotFound(f"no rendition {name}", code="media_not_found")
-    folder = rendition.playlist.rsplit("/", 1)[0]
-    text = storage.client().bucket(storage.bucket_name(MEDIA)).blob(rendition.playlist).download_as_text()
-    seconds = int((item.metadata.get("duration") or 0) + storage.DOWNLOAD_SECONDS)
-    lines = []
-    for line in text.splitlines():
+    text = _signed_playlist(rendition.playlist, int((item.metadata.get("duration") or 0) + storage.DOWNLOAD_SECONDS))
+    return Response(200, text, PLAYLIST, headers={"Cache-Control": "private, no-store"})
+
+
+_playlists: dict[str, tuple[float, str]] = {}  # object -> (signed until, text): the same for every viewer
+SIGNERS = 16  # in the cloud each signature is an IAM signBlob call: a long video's segments are signed at once
+
+
+def _signed_playlist(playlist: str, seconds: int) -> str:
+    """A media playlist with its segments signed, kept while more than half their life remains (the
+    caller checked who may open it; what is signed is the same for everyone)."""
+    now = time.time()
+    kept = _playlists.get(playlist)
+    if kept and kept[0] - seconds / 2 > now:
+        return kept[1]
+    folder = playlist.rsplit("/", 1)[0]
+    lines = storage.client().bucket(storage.bucket_name(MEDIA)).blob(playlist).download_as_text().splitlines()
+    segments = [i for i, line in enumerate(lines) if line and not line.startswith("#")]
+    with ThreadPoolExecutor(SIGNERS) as pool:
+        for i, url in zip(segments, pool.map(lambda i: _signed(f"{folder}/{lines[i]}", seconds), segments)):
+            lines[i] = url
+    for i, line in enumerate(lines):
         if line.startswith("#EXT-X-KEY"):  # relative to .../media/{asset}/renditions/{name}
-            line = KEY_URI.sub(lambda m: f'URI="../../../keys/{m["key"]}"', line)
-        elif line and not line.startswith("#"):
-            line = _signed(f"{folder}/{line}", seconds)
-        lines.append(line)
-    return Response(200, "\n".join(lines) + "\n", PLAYLIST, headers={"Cache-Control": "private, no-store"})
+            lines[i] = KEY_URI.sub(lambda m: f'URI="../../../keys/{m["key"]}"', line)
+    text = "\n".join(lines) + "\n"
+    if len(_playlists) >= 256:  # bounded: the one signed earliest goes
+        del _playlists[min(_playlists, key=lambda k: _playlists[k][0])]
+    _playlists[playlist] = (now + seconds, text)
+    return text
 
 
 def content_key(post: Post, key_id: str) -> Response:

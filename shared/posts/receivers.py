@@ -24,7 +24,7 @@ def claim_post_assets(txn, fx: steps.Effects, event: PostCreated) -> None:
 
 @REGISTRY.receiver(ASSET_CLAIMED)
 def update_message_asset_metadata(txn, fx: steps.Effects, event: AssetClaimed) -> None:
-    service.follow_asset(txn, [event.post_id], assets.get(event.asset_id, txn))
+    service.follow_asset(txn, fx, [event.post_id], assets.get(event.asset_id, txn))
 
 
 @REGISTRY.receiver(ASSET_PROBED)
@@ -32,7 +32,7 @@ def update_message_asset_metadata(txn, fx: steps.Effects, event: AssetClaimed) -
 def update_message_artifacts(txn, fx: steps.Effects, event: AssetProbed | EncodeStatus) -> None:
     """A probe that finished after the claim, or the encoder's outputs: ready or failed."""
     asset = assets.get(event.asset_id, txn)
-    service.follow_asset(txn, sorted(asset.claims), asset)
+    service.follow_asset(txn, fx, sorted(asset.claims), asset)
 
 
 @REGISTRY.receiver(PROCESSING_STARTED, deployed_as="update_asset_status")  # Cloud Run names stop at 49

@@ -14,6 +14,7 @@ from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, fi
 from shared.core.firestore import db, document, load
 from shared.core.registry import REGISTRY
 from shared.ledger import book
+from shared.leaderboards import signals as spending
 from shared.ledger.models import earnings, revenue, wallet
 from shared.posts import playback
 from shared.posts.models import (
@@ -38,8 +39,22 @@ class PostCreated(BaseModel):
     user_id: str
 
 
+class PostUnlocked(BaseModel):
+    """`post.unlocked`: a viewer unlocked a post, once (tracked for analytics)."""
+
+    post_id: str
+    viewer_id: str
+    creator_id: str
+    unlock: str  # the unlock's `_cls`
+    amount: int
+    currency: str | None  # None: a voucher
+
+
 # The seeds' `DocumentLifecycleMixin.on_post_save`: published from the step that creates the post
 POST_CREATED = REGISTRY.signal("post.created", PostCreated, key=lambda e: e.post_id)
+POST_UNLOCKED = REGISTRY.signal("post.unlocked", PostUnlocked, key=lambda e: f"{e.post_id}:{e.viewer_id}")
+# published from the step that moves a post to ready (the feeds list it once its nbf has come)
+POST_READY = REGISTRY.signal("post.ready", PostCreated, key=lambda e: e.post_id)
 
 
 def post_ref(post_id: str):
@@ -83,17 +98,17 @@ def create(user_id: str, request: PostCreate) -> Post:
     return steps.run(f"create_post:{post.id}", body, redelivered=False)
 
 
-def follow_asset(txn, post_ids: list[str], asset: Asset) -> None:
+def follow_asset(txn, fx: steps.Effects, post_ids: list[str], asset: Asset) -> None:
     """The posts' view of an asset they claimed (seed: `update_message_asset_metadata`,
     `update_message_artifacts`): its probed metadata and thumbnail; a post is ready once every asset
     is probed, failed if one failed. Reads every post first, then writes."""
     posts = [load_post(post_id, txn) for post_id in post_ids]
     for post in posts:
         if asset.id in post.media:
-            _follow(txn, post, asset)
+            _follow(txn, fx, post, asset)
 
 
-def _follow(txn, post: Post, asset: Asset) -> None:
+def _follow(txn, fx: steps.Effects, post: Post, asset: Asset) -> None:
     encoded = asset.encoded
     failed = asset.status == "failed" or (encoded is not None and encoded.status == "failed")
     ready = encoded if encoded is not None and not failed else None
@@ -107,6 +122,8 @@ def _follow(txn, post: Post, asset: Asset) -> None:
         moved = "failed" if "failed" in states else "ready" if states == {"ready"} else None
         if moved:
             change |= {"status": moved, f"status_transitions.{moved}": clock.now()}
+            if moved == "ready":
+                fx.publish(POST_READY, PostCreated(post_id=post.id, user_id=post.user_id))
     txn.update(post_ref(post.id), change)
 
 
@@ -189,7 +206,11 @@ def unlock(viewer_id: str, post_id: str, request: UnlockRequest, client_key: ste
             transfer = book.execute(txn, moves)[0]
             made = Unlock(post_id=post_id, viewer_id=viewer_id, cls=cost.unlock, amount=cost.amount,
                           transfer_id=transfer.id, at=clock.now())
+            spending.unlocked(fx, made, post.user_id, cost.currency)  # diamonds.spent, for the creator's leaderboards
         txn.create(unlock_ref(post_id, viewer_id), made.model_dump(mode="json", by_alias=True))
+        fx.publish(POST_UNLOCKED, PostUnlocked(post_id=post_id, viewer_id=viewer_id, creator_id=post.user_id,
+                                               unlock=made.cls, amount=made.amount,
+                                               currency=getattr(cost, "currency", None)))
         return made  # the post itself is only read: unlocks of one post do not contend on it
 
     try:

@@ -173,17 +173,17 @@ def test_an_image_post_is_encrypted_and_a_broken_video_fails_its_post_cleanly(ap
 
 
 def test_an_encode_whose_task_was_lost_fails_its_post_on_the_maintenance_tick(api):
-    from shared.assets.encoder import STALLED_AFTER
+    from shared.assets.encoder import STALLED_QUEUED, STALLED_REASON
     from shared.assets.models import Encoding
 
     creator = User.new("role:creator")
     image_id = uploaded(api, creator, png(), "image/png")
     generation = asset_ref(image_id).get().get("source.generation")
-    # as if its encode had been queued long ago and its task dropped after every retry
-    lost = Encoding(generation=generation, key_id="0" * 24, queued_at=time.time() - STALLED_AFTER - 60)
+    # as if its encode had been queued a day ago and its task lost before any attempt
+    lost = Encoding(generation=generation, key_id="0" * 24, queued_at=time.time() - STALLED_QUEUED - 60)
     asset_ref(image_id).update({"encoding": lost.model_dump(mode="json")})
     created = post(api, creator, [image_id], price=None)  # claimed: the encode counts as queued, nothing runs it
     failed = encoded(api, creator, created["id"], timeout=30)
     assert failed["status"] == "failed" and failed["media"] == []
     enc = api.call("GET", f"/assets/{image_id}", creator).json()["encoding"]
-    assert (enc["status"], enc["reason"]) == ("failed", "the encode did not finish; upload the file again")
+    assert (enc["status"], enc["reason"]) == ("failed", STALLED_REASON)

@@ -215,6 +215,8 @@ def test_the_queries_have_their_composite_indexes(config):
                               ("id", "ASCENDING"))),
         ("posts", (("user_id", "ASCENDING"), ("status", "ASCENDING"), ("nbf", "DESCENDING"))),
         ("assets", (("encoding.status", "ASCENDING"), ("encoding.queued_at", "ASCENDING"))),
+        ("posts", (("status", "ASCENDING"), ("nbf", "DESCENDING"))),
+        ("items", (("user_id", "ASCENDING"), ("rank", "ASCENDING"))),
     }
     # the queries they serve
     assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
@@ -230,6 +232,13 @@ def test_the_queries_have_their_composite_indexes(config):
 
     listing = inspect.getsource(posts.of_user)
     assert all(f in listing for f in ('"user_id", "=="', '"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
+    from shared.feeds import service as feeds
+    from shared.feeds import sources as feed_sources
+
+    published = inspect.getsource(feed_sources.published_posts)
+    assert all(f in published for f in ('"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
+    assert 'FieldFilter("user_id", "in", names[start:start + IN_LIMIT])).order_by("rank")' in inspect.getsource(
+        feeds._ordered)
     wallet = inspect.getsource(ledger.wallet_of)
     assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
     assert '("parties", "array_contains", user_id)).order_by(\n        "created_at", direction="DESCENDING")' in wallet

@@ -1,0 +1,66 @@
+"""Receivers that keep the current feed generations up to date, each one idempotent step, and
+the tick that rebuilds them (service.py states the generation rule they follow):
+
+- `goal.added` -> `generate_livestream_feed` (seed 000): the session's item shows its pre-sale.
+- `session.started` -> the livestream feed is marked dirty (the session joins the next generation).
+- `session.ended` -> the session's item shows it ended; the next generation drops it.
+- `post.ready` -> the posts feed is marked dirty.
+Tickets sold have no signal of their own: their count reaches the feed with the tick's rebuild
+(at least every rules.REFRESH_SECONDS), as head-counts and gifts do.
+"""
+from __future__ import annotations
+
+import logging
+
+from shared.core.errors import Conflict
+from shared.core.options import FunctionOptions
+from shared.core.registry import REGISTRY
+from shared.feeds import service, sources
+from shared.feeds.models import LIVESTREAM, POSTS
+from shared.goals import service as goals
+from shared.goals.models import SHOW_FUNDING, GoalAdded, ShowFundingGoal
+from shared.goals.signals import GOAL_ADDED
+from shared.livestream import sessions
+from shared.livestream.models import SessionEnded, SessionStarted
+from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED
+from shared.maintenance import TICK, Tick
+from shared.posts.service import POST_READY, PostCreated
+
+log = logging.getLogger(__name__)
+BUILDER = FunctionOptions(memory="512Mi", cpu="0.333", timeout=300, max_instances=1)
+
+
+@REGISTRY.receiver(TICK, step=False, options=BUILDER)
+def rebuild_feeds(tick: Tick) -> str:
+    """Idempotent by nature: a rebuild writes a new generation of the same inputs, and a feed
+    rebuilt moments ago is not due (rules.due)."""
+    return f"rebuilt {service.refresh()}"
+
+
+@REGISTRY.receiver(GOAL_ADDED, applies=lambda event: event.cls == SHOW_FUNDING)
+def generate_livestream_feed(txn, fx, event: GoalAdded) -> None:
+    goal = goals.load(event.goal_id)  # read outside the transaction: the feed does not write it
+    if not isinstance(goal, ShowFundingGoal) or (goal.session_id, goal.owner) != (event.session_id, event.streamer_id):
+        raise Conflict(f"goal {event.goal_id} is not a pre-sale of session {event.session_id}",
+                       code="goal_not_in_session")
+    shown = sources.goal_fields(goal, goals.tickets_sold(goal.id)) if goal.active else {}
+    service.update_current(txn, LIVESTREAM, event.session_id, shown)
+
+
+@REGISTRY.receiver(SESSION_STARTED)
+def add_session_to_feed(txn, fx, event: SessionStarted) -> None:
+    sessions.load(event.session_id)  # a session that does not exist: 404, dropped
+    service.mark_dirty(txn, LIVESTREAM)
+
+
+@REGISTRY.receiver(SESSION_ENDED)
+def end_session_in_feed(txn, fx, event: SessionEnded) -> None:
+    if sessions.load(event.session_id, txn).active:  # session.ended is only published once it ended
+        raise Conflict(f"session {event.session_id} has not ended", code="session_active")
+    if service.update_current(txn, LIVESTREAM, event.session_id, {"live": False, "head_count": 0}):
+        service.mark_dirty(txn, LIVESTREAM)
+
+
+@REGISTRY.receiver(POST_READY)
+def add_post_to_feed(txn, fx, event: PostCreated) -> None:
+    service.mark_dirty(txn, POSTS)
