@@ -23,6 +23,8 @@ FEATURES = (
     "shared.goals.api",
     "shared.goals.receivers",
     "shared.goals.exclusive_receivers",
+    "shared.goals.karaoke_api",
+    "shared.goals.karaoke_receivers",
     "shared.goals.tasks",
     "shared.ledger.api",
     "shared.ledger.tasks",
@@ -38,6 +40,7 @@ FEATURES = (
     "shared.leaderboards.receivers",
     "shared.feeds.api",
     "shared.feeds.receivers",
+    "shared.chats.api",
     "shared.meta",
 )
 # The Cloud Tasks target runs every task: it checks their signatures and reschedules early ones.

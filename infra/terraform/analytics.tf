@@ -48,5 +48,22 @@ resource "google_pubsub_subscription" "analytics_to_bigquery" {
     write_metadata = true
   }
 
-  depends_on = [google_bigquery_table_iam_member.pubsub_agent_writes_events]
+  # Rows BigQuery refuses go to the dead letters, kept 7 days, instead of being retried forever.
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letters.id
+    max_delivery_attempts = 10
+  }
+
+  expiration_policy {
+    ttl = "" # a quiet week must not delete the stream's subscription
+  }
+
+  depends_on = [google_bigquery_table_iam_member.pubsub_agent_writes_events, google_pubsub_topic_iam_member.pubsub_agent_dead_letters]
+}
+
+# The Pub/Sub service agent acknowledges what it moves to the dead letters.
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_analytics" {
+  subscription = google_pubsub_subscription.analytics_to_bigquery.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
 }

@@ -53,7 +53,8 @@ resource "google_firestore_field" "steps_unindexed" {
 # lists its holds and recent transfers (shared/ledger/service.py), a creator's posts are listed
 # newest first (shared/posts/service.py), encodes that never finished are failed (shared/assets/encoder.py),
 # the posts feed reads the newest published posts and a followed-first page the followed streamers'
-# items of a generation by rank (shared/feeds/sources.py, service.py).
+# items of a generation by rank (shared/feeds/sources.py, service.py), a user's chats are listed by
+# their newest message (shared/chats/service.py).
 locals {
   indexes = {
     goals_overdue = { collection = "goals", fields = [
@@ -89,6 +90,9 @@ locals {
     ] }
     feed_items_followed = { collection = "items", fields = [
       { path = "user_id", order = "ASCENDING" }, { path = "rank", order = "ASCENDING" },
+    ] }
+    user_chats = { collection = "chats", fields = [
+      { path = "participants", array = "CONTAINS" }, { path = "updated_at", order = "DESCENDING" },
     ] }
   }
 }

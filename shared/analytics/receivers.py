@@ -25,6 +25,7 @@ def tracker(signal: Signal, subject: Callable[[BaseModel], str], actor: Callable
 
 def _register() -> None:
     from shared.accounts.service import LOGGED_IN
+    from shared.chats.service import CHAT_MESSAGE_SENT
     from shared.leaderboards.signals import DIAMONDS_SPENT
     from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED
     from shared.posts.service import POST_CREATED, POST_UNLOCKED
@@ -39,6 +40,7 @@ def _register() -> None:
     tracker(POST_UNLOCKED, lambda e: e.post_id, lambda e: e.viewer_id)
     # every diamond spent on a streamer (gifts, tickets, paid minutes, 1-on-1, unlocks), and refunds
     tracker(DIAMONDS_SPENT, lambda e: e.streamer_id, lambda e: e.supporter_id)
+    tracker(CHAT_MESSAGE_SENT, lambda e: e.chat_id, lambda e: e.sender_id)
 
 
 _register()

@@ -28,7 +28,8 @@ def handle_artifact_events_from_google_cloud_storage(txn, fx: steps.Effects, eve
 @REGISTRY.receiver(service.ASSET_CREATED)
 def track_asset_events(txn, fx: steps.Effects, event: AssetCreated) -> None:
     fx.publish(TRACK, AnalyticsEvent(event_id=f"asset.created:{event.asset_id}", event="asset.created",
-                                     subject_id=event.asset_id, at=clock.now(), properties=event.model_dump()))
+                                     subject_id=event.asset_id, actor_id=event.user_id, at=clock.now(),
+                                     properties=event.model_dump()))
 
 
 @REGISTRY.receiver(ASSET_CLAIMED, options=FunctionOptions(secrets=("TASK_SECRET",)))  # schedules encode_asset

@@ -103,13 +103,14 @@ def cleanup(kind: str, now: float | None = None) -> list[str]:
 
     gone = rules.expired(pointer(kind), clock.now() if now is None else now)
     for gen in gone:
+        # the generation's document first: a reader still on it gets cursor_expired, not a short page
+        generation_ref(kind, gen).delete()
         items = generation_ref(kind, gen).collection(ITEMS)
         while refs := [snap.reference for snap in items.select([]).limit(BATCH).stream()]:
             batch = db().batch()
             for ref in refs:
                 batch.delete(ref)
             batch.commit()
-        generation_ref(kind, gen).delete()
         pointer_ref(kind).update({FieldPath("generations", gen).to_api_repr(): delete_field()})
     return gone
 
@@ -131,19 +132,29 @@ def update_current(txn, kind: str, item_id: str, displayed: dict) -> bool:
     """Change the displayed fields of the current generation's item (never its rank or score);
     when the current generation lacks it, mark the feed dirty so the next generation has it.
     True when the item was updated. Reads, then writes."""
-    kept = pointer(kind, txn)
+    kept = pointer(kind)  # read outside the transaction: every receiver would lock the feed's one document
     current = kept.get("current")
     found = item_ref(kind, current, item_id).get(transaction=txn) if current else None
     if found is not None and found.exists:
         if displayed:
             txn.update(found.reference, displayed)
         return True
-    txn.set(pointer_ref(kind), {"dirty_at": clock.now()}, merge=True)
+    _dirty(txn, kind, kept)
     return False
 
 
+DIRTY_EVERY = 1.0  # seconds: a document takes about one write a second; a busier feed is marked once a second
+
+
 def mark_dirty(txn, kind: str) -> None:
-    txn.set(pointer_ref(kind), {"dirty_at": clock.now()}, merge=True)
+    _dirty(txn, kind, pointer(kind))
+
+
+def _dirty(txn, kind: str, kept: dict) -> None:
+    """Mark the feed for the tick's next rebuild, unless it was marked within DIRTY_EVERY (an event
+    in that second reaches the feed at the latest with the scheduled rebuild, REFRESH_SECONDS)."""
+    if clock.now() - (kept.get("dirty_at") or 0) >= DIRTY_EVERY:
+        txn.set(pointer_ref(kind), {"dirty_at": clock.now()}, merge=True)
 
 
 # --- reading ----------------------------------------------------------------------------------

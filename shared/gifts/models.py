@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 TICKET = "livestream-show-ticket"  # the category of tickets (the seeds' LIVESTREAM_SHOW_GIFT_TAG)
+KARAOKE = "karaoke-"  # seed 004: gifts with this prefix are commands with a duration (a KaraokeGoal)
 PRODUCT_ID = r"[A-Za-z0-9_-]{1,100}"
 
 
@@ -16,10 +17,16 @@ class GiftProduct(BaseModel):
     name: str
     price: Annotated[StrictInt, Field(gt=0)] = Field(description="diamonds")
     categories: list[str]
+    duration: Annotated[StrictInt, Field(gt=0, le=3600)] | None = Field(
+        None, description="seconds a karaoke- command runs once its turn comes")
 
     @property
     def is_ticket(self) -> bool:
         return TICKET in self.categories
+
+    @property
+    def is_karaoke(self) -> bool:
+        return self.id.startswith(KARAOKE) and self.duration is not None
 
 
 class GiftProducts(BaseModel):
@@ -41,6 +48,7 @@ class GiftReceipt(BaseModel):
     quantity: int
     price_each: int = Field(description="diamonds per item, after a pre-sale's discount")
     amount: int
-    goal_id: str | None = None
-    transfer_id: str = Field(description="the ledger transfer (for a ticket: the hold in the pre-sale's escrow)")
-    held: bool = Field(description="a ticket's diamonds sit in its pre-sale's escrow until the show or a refund")
+    goal_id: str | None = Field(None, description="a ticket's pre-sale, or the KaraokeGoal a karaoke- gift created")
+    transfer_id: str = Field(description="the ledger transfer (for a ticket or a karaoke- gift: the hold in escrow)")
+    held: bool = Field(description="a ticket's diamonds sit in its pre-sale's escrow until the show or a refund; "
+                                   "a karaoke- gift's in its goal's until it is performed or refunded")

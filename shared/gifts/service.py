@@ -10,7 +10,7 @@ from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import db
-from shared.goals import sales
+from shared.goals import karaoke, sales
 from shared.goals.models import ShowFundingGoal
 from shared.leaderboards.signals import spent
 from shared.gifts.models import GiftProduct, GiftReceipt, GiftRequest
@@ -59,6 +59,8 @@ def send(sender_id: str, session_id: str, request: GiftRequest, client_key: step
         raise field_error(["body", "goal_id"], "a ticket is bought for a pre-sale: give its goal_id")
     if not item.is_ticket and request.goal_id is not None:
         raise field_error(["body", "goal_id"], "only tickets are bought for a pre-sale")
+    if item.is_karaoke and request.quantity != 1:
+        raise field_error(["body", "quantity"], "a karaoke gift is one command: send them one at a time")
     if sessions.load(session_id).user_id == sender_id:
         raise Conflict("streamers do not send gifts in their own session", code="own_session")
     gift_id = ids.new_id()
@@ -77,6 +79,10 @@ def send(sender_id: str, session_id: str, request: GiftRequest, client_key: step
             sales.count_tickets(txn, goal, sender_id, request.quantity, amount)
             transfer_id, held = hold.id, True
             spent(fx, hold.id, sender_id, goal.owner, session_id, amount, "ticket", hold.created_at)
+        elif item.is_karaoke:  # held in its goal's escrow until performed, or refunded
+            price = amount = item.price
+            goal, hold = karaoke.send(txn, fx, session, sender_id, gift_id, item.id, item.duration, amount)
+            transfer_id, held = hold.id, True
         else:
             price = item.price
             amount = price * request.quantity
@@ -88,6 +94,9 @@ def send(sender_id: str, session_id: str, request: GiftRequest, client_key: step
             transfer_id, held = book.execute(txn, moves)[0].id, False
             spent(fx, transfer_id, sender_id, session.user_id, session_id, amount, "gift", clock.now())
         return GiftReceipt(id=gift_id, session_id=session_id, product_id=item.id, quantity=request.quantity,
-                           price_each=price, amount=amount, goal_id=request.goal_id, transfer_id=transfer_id, held=held)
+                           price_each=price, amount=amount, goal_id=gift_id if item.is_karaoke else request.goal_id,
+                           transfer_id=transfer_id, held=held)
 
-    return steps.run(f"gift:{gift_id}", body, redelivered=False, client_key=client_key)
+    # karaoke gifts of a session queue up one at a time: their steps take the queue's claim
+    queue = karaoke.claim(session_id) if item.is_karaoke else None
+    return steps.run(f"gift:{gift_id}", body, redelivered=False, claim=queue, client_key=client_key)

@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model
 
 from shared.core.errors import Conflict
 from shared.core.registry import TaskArgs
+from shared.goals import karaoke_rules
 
 SHOW_FUNDING, SHOW = "ShowFundingGoal", "ShowGoal"
 TRIGGER_EXCLUSIVE, EXCLUSIVE = "TriggerExclusiveGoal", "ExclusiveGoal"
+KARAOKE = "KaraokeGoal"
 REFUND_GRACE = 5  # seconds after the hesitation countdown before the refund check runs (seed 000)
 PERFORM_TOLERANCE = 2  # seconds a show may end before its duration and still count as performed
 ObjectId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
@@ -114,8 +116,16 @@ class ExclusiveContext(BaseModel):
     trigger_exclusive_goal_id: str
 
 
-GoalContext = Annotated[Union[ShowFundingGoalContext, ShowContext, TriggerExclusiveContext, ExclusiveContext],
-                        Field(discriminator="type")]
+class KaraokeContext(BaseModel):
+    type: Literal["karaoke"] = "karaoke"
+    session_id: str
+    product_id: str  # the `karaoke-` gift that asked for it
+    duration: int  # seconds it runs once started
+    sender_id: str  # the viewer who sent the gift
+
+
+GoalContext = Annotated[Union[ShowFundingGoalContext, ShowContext, TriggerExclusiveContext, ExclusiveContext,
+                              KaraokeContext], Field(discriminator="type")]
 
 
 class Settlement(BaseModel):
@@ -358,7 +368,63 @@ class ExclusiveGoal(GoalBase):
     metadata: OwnerMetadata
 
 
-Goal = Annotated[Union[ShowFundingGoal, ShowGoal, TriggerExclusiveGoal, ExclusiveGoal], Field(discriminator="cls")]
+class KaraokeNotRunning(Conflict):
+    code = "karaoke_not_running"
+
+
+class KaraokeGoal(EscrowedGoal):
+    """A `karaoke-` gift's command (seed 004): its price is held in escrow `karaoke:{id}`. Queued
+    behind the session's running one (active, not started), it runs `duration` seconds from
+    `started_at` (nbf..exp). Paid out when it ran its duration or the streamer marked it done;
+    refunded when skipped or the session ended first (karaoke_rules.performed)."""
+
+    ESCROW: ClassVar[str] = "karaoke"
+    cls: Literal["KaraokeGoal"] = Field(KARAOKE, alias="_cls")
+    conditions: SessionConditions
+    context: KaraokeContext
+    metadata: OwnerMetadata
+    amount: int = Field(description="diamonds held")
+    started_at: float | None = None
+    done_at: float | None = None
+    skipped: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.active and self.started_at is not None
+
+    @property
+    def performed(self) -> bool:
+        return karaoke_rules.performed(self.started_at, self.ended_at, self.context.duration, self.done_at,
+                                       self.skipped)
+
+    def start(self, now: float):
+        """Its turn came: it runs from now for its duration."""
+        if not self.active:
+            raise GoalAlreadyEnded(f"goal {self.id} has already ended")
+        if self.started_at is not None:
+            raise Conflict(f"goal {self.id} runs already", code="karaoke_running")
+        nbf, exp = karaoke_rules.window(now, self.context.duration)
+        return self.model_copy(update={"started_at": now, "nbf": nbf, "exp": exp})
+
+    def finish(self, action: Literal["done", "skip"], now: float, triggerer: str | None):
+        """The streamer ends it: done (only the one running; pays) or skip (queued or running;
+        refunds). Returns (goal, GoalEnded)."""
+        if not self.active:
+            raise GoalAlreadyEnded(f"goal {self.id} has already ended")
+        if action == "done" and self.started_at is None:
+            raise KaraokeNotRunning(f"goal {self.id} waits for its turn: skip it, or mark it done once it runs")
+        ended, _ = self.end(now, triggerer)
+        ended = ended.model_copy(update={"done_at": now} if action == "done" else {"skipped": True})
+        return ended, ended.ended_event()
+
+    def notice(self, streamer_id: str) -> "KaraokeNotice":
+        return KaraokeNotice(**super().notice(streamer_id).model_dump(by_alias=True), product_id=self.context.product_id,
+                             duration=self.context.duration, sender_id=self.context.sender_id,
+                             started_at=self.started_at)
+
+
+Goal = Annotated[Union[ShowFundingGoal, ShowGoal, TriggerExclusiveGoal, ExclusiveGoal, KaraokeGoal],
+                 Field(discriminator="cls")]
 GOAL = TypeAdapter(Goal)
 
 
@@ -423,6 +489,15 @@ class GoalNotice(BaseModel):
     target: int
     exp: int | None
     triggerer: str | None
+
+
+class KaraokeNotice(GoalNotice):
+    """A karaoke goal on the streamer's channels: what to show, and since when it runs (None: queued)."""
+
+    product_id: str
+    duration: int
+    sender_id: str
+    started_at: float | None
 
 
 # --- task arguments ---------------------------------------------------------------------------

@@ -90,7 +90,8 @@ def _tracker(signal: Signal, ended: bool):
     def track_goals(txn, fx, event) -> None:
         goal = ended_goal(event.goal_id, txn) if ended else service.load(event.goal_id, txn)
         fx.publish(TRACK, AnalyticsEvent(
-            event_id=f"{signal.sender}:{goal.id}", event=signal.sender, subject_id=goal.id, at=clock.now(),
+            event_id=f"{signal.sender}:{goal.id}", event=signal.sender, subject_id=goal.id, actor_id=goal.owner,
+            at=clock.now(),
             properties=(goal.ended_event() if ended else goal.created_event()).model_dump(mode="json", by_alias=True),
         ))
 

@@ -135,12 +135,18 @@ def test_a_spend_delivered_twice_counts_once_and_a_forged_one_not_at_all(api, st
     signals.publish("diamonds.spent", published | {"amount": 9999})  # the same spend, whatever it claims
     forged = published | {"spend_id": f"gift:{ids.new_id()}", "amount": 700}  # no such ledger transfer
     signals.publish("diamonds.spent", forged)
-    stolen = published | {"supporter_id": ids.new_id()}  # another's transfer: refused (no marker), never counted
+    # a real transfer that is no spend of the supporter named (diamonds provisioned into their wallet)
+    stranger = User.new()
+    admin = User.new("role:admin")
+    grant = api.call("POST", f"/admin/users/{stranger.id}/diamonds", admin, json={"amount": 5}).json()
+    stolen = published | {"spend_id": grant["id"], "supporter_id": stranger.id, "amount": 5}
+    signals.publish("diamonds.spent", stolen)
     wait_until(lambda: marker(counted).get("repeats", 0) >= 2, what="the repeats")
     time.sleep(2)
     assert every_board(api, viewer, streamer, session["id"]) == expected
     assert marker(f"count_diamonds_spent@diamonds.spent:{forged['spend_id']}") == {}
-    assert not boards.supporter_ref(f"session:{session['id']}", stolen["supporter_id"]).get().exists
+    assert marker(f"count_diamonds_spent@diamonds.spent:{grant['id']}") == {}  # refused: not counted, no marker
+    assert not boards.supporter_ref(f"session:{session['id']}", stranger.id).get().exists
 
 
 def test_the_routes_answer_clear_errors(api, viewer):

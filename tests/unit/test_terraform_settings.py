@@ -217,6 +217,7 @@ def test_the_queries_have_their_composite_indexes(config):
         ("assets", (("encoding.status", "ASCENDING"), ("encoding.queued_at", "ASCENDING"))),
         ("posts", (("status", "ASCENDING"), ("nbf", "DESCENDING"))),
         ("items", (("user_id", "ASCENDING"), ("rank", "ASCENDING"))),
+        ("chats", (("participants", "CONTAINS"), ("updated_at", "DESCENDING"))),
     }
     # the queries they serve
     assert '("exp", "<", before), active=True' in inspect.getsource(goals.overdue_active_goals)
@@ -242,6 +243,10 @@ def test_the_queries_have_their_composite_indexes(config):
     wallet = inspect.getsource(ledger.wallet_of)
     assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
     assert '("parties", "array_contains", user_id)).order_by(\n        "created_at", direction="DESCENDING")' in wallet
+    from shared.chats import service as chats
+
+    listed = inspect.getsource(chats.chats_of)
+    assert '"participants", "array_contains", user_id))\n             .order_by("updated_at", direction="DESCENDING")' in listed
 
 
 def test_backend_is_an_empty_gcs_block(config):
