@@ -5,8 +5,10 @@ the tick that rebuilds them (service.py states the generation rule they follow):
 - `session.started` -> the livestream feed is marked dirty (the session joins the next generation).
 - `session.ended` -> the session's item shows it ended; the next generation drops it.
 - `post.ready` -> the posts feed is marked dirty.
-Tickets sold have no signal of their own: their count reaches the feed with the tick's rebuild
-(at least every rules.REFRESH_SECONDS), as head-counts and gifts do.
+- `diamonds.spent` in a session -> `count_session_spend`: a gift is counted for the session's
+  score (the feed is marked dirty: the next generation has it); a ticket sold shows at once as the
+  item's pre-sale progress.
+Head-counts reach the feed with the tick's rebuild (at least every rules.REFRESH_SECONDS).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from shared.feeds.models import LIVESTREAM, POSTS
 from shared.goals import service as goals
 from shared.goals.models import SHOW_FUNDING, GoalAdded, ShowFundingGoal
 from shared.goals.signals import GOAL_ADDED
+from shared.leaderboards.models import DiamondsSpent
+from shared.leaderboards.signals import DIAMONDS_SPENT
 from shared.livestream import sessions
 from shared.livestream.models import SessionEnded, SessionStarted
 from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED
@@ -64,3 +68,17 @@ def end_session_in_feed(txn, fx, event: SessionEnded) -> None:
 @REGISTRY.receiver(POST_READY)
 def add_post_to_feed(txn, fx, event: PostCreated) -> None:
     service.mark_dirty(txn, POSTS)
+
+
+@REGISTRY.receiver(DIAMONDS_SPENT, applies=lambda e: e.session_id is not None and e.amount > 0
+                   and e.kind in ("gift", "ticket"))
+def count_session_spend(txn, fx, event: DiamondsSpent) -> None:
+    """Either changes the session's score: the feed is marked dirty, the next generation has it."""
+    if event.kind == "ticket":  # its pre-sale's progress shows at once, in the generation being read
+        goal, progress = sources.open_pre_sale(sessions.load(event.session_id))  # read outside the transaction
+        shown = sources.goal_fields(goal, progress) if goal is not None else {}
+        if not service.update_current(txn, LIVESTREAM, event.session_id, shown):
+            return  # not in the current generation: update_current marked the feed dirty
+    else:
+        service.count_gift(txn, event.session_id)
+    service.mark_dirty(txn, LIVESTREAM)

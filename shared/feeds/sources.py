@@ -1,6 +1,7 @@
 """What a feed is built from, read through the owning features' named functions and constants:
-live sessions (shared/livestream) with their open pre-sale (shared/goals) and head-count
-(shared/realtime), published posts (shared/posts) with their unlocks. Only reads."""
+live sessions (shared/livestream) with their open pre-sale (shared/goals), head-count
+(shared/realtime) and gifts (counted here from `diamonds.spent`), published posts (shared/posts)
+with their unlocks. Only reads."""
 from __future__ import annotations
 
 import logging
@@ -19,6 +20,16 @@ from shared.realtime import headcount
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 300  # the newest live sessions and posts a generation holds
+COUNTERS = "feed_counters"  # per session, what no other feature counts: its gifts (service.count_gift)
+
+
+def counter_ref(session_id: str):
+    return db().collection(COUNTERS).document(session_id)
+
+
+def gifts_in(session_id: str) -> int:
+    snap = counter_ref(session_id).get()
+    return int(snap.get("gifts") or 0) if snap.exists else 0
 
 
 def open_pre_sale(session: Session) -> tuple[ShowFundingGoal | None, int]:
@@ -41,8 +52,8 @@ def session_item(session: Session, now: float) -> FeedItem:
     goal, progress = open_pre_sale(session)
     tickets = sum(goals.tickets_sold(pair.funding_goal) for pair in session.show_goal_pairs)
     viewers = headcount.head_count(session.user_id)
-    # gifts: no signal or per-session count of them exists yet (0 until one does)
-    meta = rules.metadata(LIVESTREAM, age=now - session.statuses.created, tickets=tickets, viewers=viewers)
+    meta = rules.metadata(LIVESTREAM, age=now - session.statuses.created, tickets=tickets, viewers=viewers,
+                          gifts=gifts_in(session.id))
     return FeedItem(id=session.id, kind=LIVESTREAM, user_id=session.user_id, rank="", metadata=meta,
                     title=session.title, live=True, head_count=viewers, **goal_fields(goal, progress))
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from shared.core import clock, signals
-from shared.feeds import rules, service
+from shared.feeds import rules, service, sources
 from tests.e2e.test_posts import post, ready, uploaded_image
 from tests.e2e.test_show_funding import marker
 from tests.support import User, create_funding_goal, start_session, wait_until
@@ -156,3 +156,24 @@ def test_bad_kinds_and_cursors_are_refused(api, viewer):
         assert (answer.status_code, answer.json()["error"]["code"]) == (400, "validation_error"), (path, params)
     unknown = api.call("GET", "/feeds/posts", viewer, params={"cursor": f"{gen}.a000001"})
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "cursor_expired")
+
+
+def test_tickets_show_at_once_and_gifts_count_in_the_next_generation(api, streamer, viewer):
+    from tests.e2e.test_leaderboards import gift
+    from tests.e2e.test_tickets import buy, provision
+
+    session = start_session(api, streamer)
+    goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 300, target=7)
+    in_feed(api, viewer, "livestream", session["id"], where=lambda i: i["funding_goal_id"] == goal["id"])
+    fan = User.new()
+    provision(api, fan, 1000)
+    assert buy(api, fan, session["id"], goal["id"], quantity=2).status_code == 201
+    # the ticket sold updates the item in place, in the generation already being read
+    gen = service.pointer("livestream")["current"]
+    wait_until(lambda: next((i for i in service.generation_items("livestream", gen) if i.id == session["id"])).progress == 2
+               or service.pointer("livestream")["current"] != gen, timeout=20, what="the ticket in the feed")
+    for _ in range(3):
+        gift(api, fan, session["id"])
+    wait_until(lambda: sources.gifts_in(session["id"]) == 3, timeout=20, what="the gifts counted")
+    item = in_feed(api, viewer, "livestream", session["id"], where=lambda i: i["metadata"].get("gifts") == 3)
+    assert item["metadata"]["tickets"] == 2 and item["progress"] == 2
