@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 TICKET = "livestream-show-ticket"  # the category of tickets (the seeds' LIVESTREAM_SHOW_GIFT_TAG)
 KARAOKE = "karaoke-"  # seed 004: gifts with this prefix are commands with a duration (a KaraokeGoal)
@@ -24,9 +24,15 @@ class GiftProduct(BaseModel):
     def is_ticket(self) -> bool:
         return TICKET in self.categories
 
+    @model_validator(mode="after")
+    def _karaoke_has_a_duration(self):
+        if self.id.startswith(KARAOKE) and self.duration is None:  # else it would pay out at once as a gift
+            raise ValueError(f"{self.id}: a karaoke- command needs its duration")
+        return self
+
     @property
     def is_karaoke(self) -> bool:
-        return self.id.startswith(KARAOKE) and self.duration is not None
+        return self.id.startswith(KARAOKE)
 
 
 class GiftProducts(BaseModel):

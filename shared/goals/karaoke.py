@@ -10,13 +10,15 @@ ending wins; its `goal.ended` settles the escrow: paid out when it was performed
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterator, Literal
 
 from shared.core import clock, firestore, steps
 from shared.core.errors import AlreadyApplied, NotFound, field_error
 from shared.core.firestore import changes, db
 from shared.goals.karaoke_rules import KaraokeQueue, advance, enqueue
 from shared.goals.models import (
+    GOAL,
+    KARAOKE,
     DeactivateGoalArgs,
     GoalAlreadyEnded,
     KaraokeContext,
@@ -25,7 +27,7 @@ from shared.goals.models import (
     OwnerMetadata,
     SessionConditions,
 )
-from shared.goals.service import goal_ref, load, settle
+from shared.goals.service import GOALS, goal_ref, load, settle
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import DEACTIVATE_GOAL
 from shared.leaderboards.signals import spent
@@ -157,3 +159,22 @@ def finish(goal_id: str, streamer_id: str, action: Literal["done", "skip"], trig
                          precheck=refuse)
     except AlreadyApplied:
         raise GoalAlreadyEnded(f"goal {goal_id} has already ended") from None
+
+
+def overdue_unsettled(before: float) -> Iterator[KaraokeGoal]:
+    """Ended karaoke goals still unsettled whose settling was due before `before`."""
+    query = firestore.where(GOALS, ("refund_due_at", "<", before), _cls=KARAOKE, settlement=None)
+    return firestore.each(query.order_by("refund_due_at"), GOAL)
+
+
+def reconcile(goal_id: str) -> None:
+    """The tick's backstop for a lost `goal.ended`: its two receivers' steps, under their own keys
+    and claims, so whichever already ran is a repeat (settle_karaoke_escrow, advance_karaoke_queue)."""
+    goal = karaoke_goal(goal_id)
+    event_id = f"goal.ended:{goal_id}"
+    for key, run, on in ((f"settle_karaoke_escrow@{event_id}", settle_ended, f"goal:{goal_id}"),
+                         (f"advance_karaoke_queue@{event_id}", start_next, claim(goal.session_id))):
+        try:
+            steps.run(key, lambda txn, fx, run=run: run(txn, fx, karaoke_goal(goal_id, txn)), claim=on)
+        except AlreadyApplied:
+            pass

@@ -392,6 +392,13 @@ class KaraokeGoal(EscrowedGoal):
     def running(self) -> bool:
         return self.active and self.started_at is not None
 
+    def end(self, now: float, triggerer: str | None):
+        """Ended, its escrow is due to be settled at once (`refund_due_at`: the tick's backstop
+        settles it, should the goal.ended delivery be lost)."""
+        ended, _ = super().end(now, triggerer)
+        ended.refund_due_at = now
+        return ended, ended.ended_event()
+
     @property
     def performed(self) -> bool:
         return karaoke_rules.performed(self.started_at, self.ended_at, self.context.duration, self.done_at,

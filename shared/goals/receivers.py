@@ -16,7 +16,7 @@ from shared.core.delivery import settle
 from shared.core.errors import AlreadyApplied, AppError, Conflict
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY, Signal
-from shared.goals import exclusive, service, shows
+from shared.goals import exclusive, karaoke, service, shows
 from shared.goals.models import (
     EXCLUSIVE,
     SHOW,
@@ -170,18 +170,19 @@ def end_session_goals(event: SessionEnded) -> dict | str:
     return {"ended": ended, "refunded": refunded}
 
 
-@receiver(TICK, step=False, options=SCHEDULES)  # a refund decision schedules the escrow's refund
+@receiver(TICK, step=False, options=NOTIFIES_AND_SCHEDULES)  # refunds schedule tasks; a karaoke queue notifies
 def reconcile_goals(tick) -> dict:
     """Make good what a lost delivery left undone: a goal still active past its exp (its
     deactivate_goal task was dropped), a pre-sale with no refund decision past its check time
     (trigger_show_escrow_refund or the check was dead-lettered), an agreed invitation whose check
-    for an unused agreement was lost. All go through the same
+    for an unused agreement was lost, an ended karaoke goal whose settling and queue step were lost. All go through the same
     idempotent steps as the normal path, after the normal path had `sweep_after` s to act."""
     late, started = clock.now() - settings().sweep_after, time.monotonic()
     counts = {}
     for name, overdue, step in (("ended", _overdue_goals, service.deactivate),
                                 ("decided", service.overdue_refund_checks, service.decide_funding_refund),
-                                ("unused", exclusive.overdue_unused_checks, exclusive.decide_unused_refund)):
+                                ("unused", exclusive.overdue_unused_checks, exclusive.decide_unused_refund),
+                                ("karaoke", karaoke.overdue_unsettled, karaoke.reconcile)):
         counts[name] = 0
         for goal in overdue(late):
             if time.monotonic() - started > RECONCILE_BUDGET:

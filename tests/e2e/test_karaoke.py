@@ -197,3 +197,20 @@ def test_concurrent_karaoke_gifts_queue_up_one_running(api, streamer):
     assert len(queue.waiting) == 5
     assert api.call("DELETE", f"/sessions/{session['id']}", streamer).status_code == 200
     wait_until(lambda: all(balance(api, v) == 200 for v in viewers), timeout=30, what="every refund")
+
+
+def test_a_karaoke_goal_whose_goal_ended_was_lost_is_settled_by_the_tick_and_the_queue_moves_on(api, streamer):
+    from shared.core.firestore import db
+
+    session = start_session(api, streamer)
+    viewer = User.new()
+    provision(api, viewer, 500)
+    running, queued = sent(api, viewer, session, TOY), sent(api, viewer, session, BUZZ)
+    wait_until(lambda: goals.load(running).started_at is not None, what="the first to run")
+    # as if the streamer's skip committed but its goal.ended was never delivered: no receiver ran
+    now = time.time()
+    db().collection("goals").document(running).update(
+        {"active": False, "ended_at": now, "exp": int(now), "skipped": True, "refund_due_at": now})
+    assert settlement(running).outcome == "refund"  # settled by the maintenance tick's reconcile
+    wait_until(lambda: balance(api, viewer) == 500 - PRICE[BUZZ], timeout=30, what="the refund")
+    wait_until(lambda: goals.load(queued).started_at is not None, timeout=30, what="the queued one to start")

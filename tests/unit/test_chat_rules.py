@@ -13,7 +13,8 @@ A, B = "a" * 24, "b" * 24
 
 
 def product(id_: str, categories: list[str], price: int = 10) -> GiftProduct:
-    return GiftProduct(id=id_, name=id_, price=price, categories=categories)
+    duration = 30 if id_.startswith("karaoke-") else None  # a karaoke- command always has one
+    return GiftProduct(id=id_, name=id_, price=price, categories=categories, duration=duration)
 
 
 def test_both_sides_find_the_same_chat():

@@ -151,5 +151,6 @@ def test_the_goal_document_and_its_notice():
 
 def test_a_karaoke_product_has_a_duration():
     assert GiftProduct(id="karaoke-toy-30s", name="toy", price=100, categories=["karaoke"], duration=30).is_karaoke
-    assert not GiftProduct(id="karaoke-toy", name="toy", price=100, categories=["karaoke"]).is_karaoke
+    with pytest.raises(ValueError, match="needs its duration"):  # it would pay out at once as a plain gift
+        GiftProduct(id="karaoke-toy", name="toy", price=100, categories=["karaoke"])
     assert not GiftProduct(id="livestream-gift-rose_10", name="Rose", price=10, categories=["livestream"]).is_karaoke
