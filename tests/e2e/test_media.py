@@ -81,6 +81,8 @@ def test_a_video_post_is_encoded_previewed_unlocked_and_played_with_its_key(api)
     blurred = probe(fetch(media["previews"]["SOURCE-blurred"]))
     assert (blurred["video"]["width"], blurred["video"]["height"]) == (426, 240) and "audio" not in blurred
     assert abs(blurred["duration"] - CLIP_SECONDS) < 1
+    for label, url in media["previews"].items():  # each output is recorded with its real size
+        assert len(fetch(url)) == enc["outputs"][label]["size"] > 0, label
     key_path = f"/posts/{created['id']}/keys/{enc['key_id']}"
     for path in (key_path, f"/posts/{created['id']}/media/{asset_id}/playlist",
                  f"/posts/{created['id']}/media/{asset_id}/renditions/360p"):
