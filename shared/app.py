@@ -10,7 +10,7 @@ from shared.core.registry import REGISTRY, Registry
 FEATURES = (
     "shared.analytics",
     "shared.analytics.receivers",
-    "shared.assets",
+    "shared.assets.signals",
     "shared.assets.api",
     "shared.assets.receivers",
     "shared.assets.tasks",

@@ -4,6 +4,7 @@ from __future__ import annotations
 from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
+from shared.core import openapi
 
 SERVICE = "livestream-backend"
 SURFACE = REGISTRY.surface("meta", FunctionOptions(memory="256Mi", max_instances=5))
@@ -11,8 +12,6 @@ SURFACE = REGISTRY.surface("meta", FunctionOptions(memory="256Mi", max_instances
 
 @REGISTRY.route("GET", "/openapi.json", surface=SURFACE, public=True, summary="This API's OpenAPI 3 document")
 def openapi(call: Call) -> dict:
-    from shared.core import openapi
-
     return openapi.document(REGISTRY)
 
 

@@ -41,7 +41,7 @@ def viewer() -> User:
 
 @pytest.fixture
 def pusher_socket(stack):
-    from shared.realtime import pusher
+    from shared.core import pusher
 
     sockets = []
 

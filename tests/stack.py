@@ -29,7 +29,7 @@ def free_ports(count: int) -> list[int]:
 def reset_clients() -> None:
     """Forget cached settings and clients so they are rebuilt from the stack's environment."""
     from shared.core import config, firestore, signals, tasks
-    from shared.realtime import pusher
+    from shared.core import pusher
     from shared.rtc import byteplus
     from shared.shop import sonet
 

@@ -4,7 +4,7 @@ data "google_project" "this" {}
 data "google_storage_project_service_account" "gcs" {}
 
 locals {
-  # The Cloud Tasks target among var.functions (named by shared.core.generate).
+  # The Cloud Tasks target among var.functions (named by shared.tools.generate).
   task_handler = "task-handler"
 
   # var.functions by kind: invoked by callers (http), or pushed to by a subscription (receiver).

@@ -10,7 +10,7 @@ variable "region" {
 }
 
 # --- Generated from the registry into registry.auto.tfvars.json by
-# --- `python -m shared.core.generate`; never edited by hand.
+# --- `python -m shared.tools.generate`; never edited by hand.
 
 variable "functions" {
   description = "Every deployed function, keyed by its (Cloud Run service) name, with its runtime options: kind \"http\" for the API surfaces and the Cloud Tasks target `task-handler`, kind \"receiver\" for the Pub/Sub-pushed CloudEvent function of each receiver."

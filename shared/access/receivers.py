@@ -4,7 +4,7 @@ window), so every cached answer of that session is dropped. Idempotent by nature
 leaves the cache as dropping once."""
 from __future__ import annotations
 
-from shared.access import cache
+from shared import access_cache as cache
 from shared.core.firestore import run_transaction
 from shared.core.registry import REGISTRY
 from shared.goals import service as goals

@@ -12,7 +12,8 @@ import secrets
 
 from pydantic import BaseModel
 
-from shared.access import cache, watch
+from shared import access_cache as cache
+from shared.access import watch
 from shared.access.watch import Admission
 from shared.core import clock
 from shared.core.config import settings

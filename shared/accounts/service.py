@@ -28,6 +28,7 @@ from shared.core import auth, clock, ids, steps
 from shared.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from shared.core.firestore import as_model, changes, db, document, load, run_transaction
 from shared.core.registry import REGISTRY
+from shared.core.firestore import where
 
 USERS, EMAILS = "users", "user_emails"
 CLIENT_ID = "app"  # the `client_id` of tokens minted at login: the platform's own apps
@@ -200,8 +201,6 @@ def decide_kyc(user_id: str, decision: KycDecision, admin_id: str) -> Me:
 
 
 def pending_kyc(limit: int = 100) -> list[Me]:
-    from shared.core.firestore import where
-
     query = where(USERS, kyc__status="pending").order_by("kyc.submitted_at").limit(limit)
     return [Me.of(as_model(User, snap)) for snap in query.stream()]
 

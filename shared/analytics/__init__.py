@@ -1,6 +1,6 @@
 """Analytics events go to one topic (`analytics-events`): in the cloud a BigQuery subscription
 writes each to the `analytics.events` table (infra/terraform/analytics.tf); locally
-`python -m shared.analytics.tail` prints them as they come.
+`python -m shared.tools.analytics_tail` prints them as they come.
 
 One schema for every feature: `event_id` names the business event (`{signal}:{business key}`), so
 it is the same however often the event is delivered; `event` its name; `subject_id` what it is

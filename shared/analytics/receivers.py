@@ -1,15 +1,25 @@
-"""Tracking the business events of the features that do not track their own (goals do with
-`track_goals`, assets with `track_asset_events`): one receiver per signal, each an idempotent
-step whose effect is the analytics event."""
+"""Tracking: one receiver per tracked signal, each an idempotent step whose effect is the
+analytics event. This is the only place that publishes `analytics.track`: features publish their
+business signals and know nothing of analytics."""
 from __future__ import annotations
 
 from typing import Callable
 
 from pydantic import BaseModel
 
+from shared.accounts.service import LOGGED_IN
 from shared.analytics import TRACK, AnalyticsEvent
+from shared.assets.models import AssetCreated
+from shared.assets.signals import ASSET_CREATED
+from shared.chats.service import CHAT_MESSAGE_SENT
 from shared.core import clock, steps
 from shared.core.registry import REGISTRY, Signal
+from shared.goals import service as goals
+from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
+from shared.ledger.spending import DIAMONDS_SPENT
+from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED
+from shared.posts.service import POST_CREATED, POST_UNLOCKED
+from shared.shop.signals import ORDER_CREATED, ORDER_PAID
 
 
 def tracker(signal: Signal, subject: Callable[[BaseModel], str], actor: Callable[[BaseModel], str | None]):
@@ -23,24 +33,37 @@ def tracker(signal: Signal, subject: Callable[[BaseModel], str], actor: Callable
     return REGISTRY.receiver(signal)(track)
 
 
-def _register() -> None:
-    from shared.accounts.service import LOGGED_IN
-    from shared.chats.service import CHAT_MESSAGE_SENT
-    from shared.leaderboards.signals import DIAMONDS_SPENT
-    from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED
-    from shared.posts.service import POST_CREATED, POST_UNLOCKED
-    from shared.shop.signals import ORDER_CREATED, ORDER_PAID
-
-    tracker(ORDER_CREATED, lambda e: e.order_id, lambda e: e.user_id)
-    tracker(ORDER_PAID, lambda e: e.order_id, lambda e: e.user_id)
-    tracker(SESSION_STARTED, lambda e: e.session_id, lambda e: e.streamer_id)
-    tracker(SESSION_ENDED, lambda e: e.session_id, lambda e: e.streamer_id)
-    tracker(POST_CREATED, lambda e: e.post_id, lambda e: e.user_id)
-    tracker(LOGGED_IN, lambda e: e.user_id, lambda e: e.user_id)
-    tracker(POST_UNLOCKED, lambda e: e.post_id, lambda e: e.viewer_id)
-    # every diamond spent on a streamer (gifts, tickets, paid minutes, 1-on-1, unlocks), and refunds
-    tracker(DIAMONDS_SPENT, lambda e: e.streamer_id, lambda e: e.supporter_id)
-    tracker(CHAT_MESSAGE_SENT, lambda e: e.chat_id, lambda e: e.sender_id)
+tracker(ORDER_CREATED, lambda e: e.order_id, lambda e: e.user_id)
+tracker(ORDER_PAID, lambda e: e.order_id, lambda e: e.user_id)
+tracker(SESSION_STARTED, lambda e: e.session_id, lambda e: e.streamer_id)
+tracker(SESSION_ENDED, lambda e: e.session_id, lambda e: e.streamer_id)
+tracker(POST_CREATED, lambda e: e.post_id, lambda e: e.user_id)
+tracker(LOGGED_IN, lambda e: e.user_id, lambda e: e.user_id)
+tracker(POST_UNLOCKED, lambda e: e.post_id, lambda e: e.viewer_id)
+# every diamond spent on a streamer (gifts, tickets, paid minutes, 1-on-1, unlocks), and refunds
+tracker(DIAMONDS_SPENT, lambda e: e.streamer_id, lambda e: e.supporter_id)
+tracker(CHAT_MESSAGE_SENT, lambda e: e.chat_id, lambda e: e.sender_id)
 
 
-_register()
+def _goal_tracker(signal: Signal, ended: bool):
+    """A goal's creation and end, with the goal as stored (a message only says which goal)."""
+    def track_goals(txn, fx: steps.Effects, event) -> None:
+        goal = goals.ended(event.goal_id, txn) if ended else goals.load(event.goal_id, txn)
+        fx.publish(TRACK, AnalyticsEvent(
+            event_id=f"{signal.sender}:{goal.id}", event=signal.sender, subject_id=goal.id, actor_id=goal.owner,
+            at=clock.now(),
+            properties=(goal.ended_event() if ended else goal.created_event()).model_dump(mode="json", by_alias=True),
+        ))
+
+    return REGISTRY.receiver(signal)(track_goals)
+
+
+_goal_tracker(GOAL_CREATED, ended=False)
+_goal_tracker(GOAL_ENDED, ended=True)
+
+
+@REGISTRY.receiver(ASSET_CREATED)
+def track_asset_events(txn, fx: steps.Effects, event: AssetCreated) -> None:
+    fx.publish(TRACK, AnalyticsEvent(event_id=f"asset.created:{event.asset_id}", event="asset.created",
+                                     subject_id=event.asset_id, actor_id=event.user_id, at=clock.now(),
+                                     properties=event.model_dump()))

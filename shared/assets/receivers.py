@@ -1,15 +1,13 @@
 """Receivers of the asset signals: the bucket's notifications become the assets' files (seed:
-`handle_artifact_events_from_google_cloud_storage`), `asset.created` is tracked, and a claimed,
+`handle_artifact_events_from_google_cloud_storage`), and a claimed,
 probed asset is queued for the encoder."""
 from __future__ import annotations
 
 import logging
 
-from shared.analytics import TRACK, AnalyticsEvent
-from shared.assets import STORAGE_OBJECT, StorageObject
 from shared.assets import encoder, service
-from shared.assets.models import AssetClaimed, AssetCreated, AssetProbed
-from shared.assets.tasks import ASSET_CLAIMED, ASSET_PROBED
+from shared.assets.models import AssetClaimed, AssetProbed
+from shared.assets.signals import ASSET_CLAIMED, ASSET_PROBED, STORAGE_OBJECT, StorageObject
 from shared.core import clock, steps
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
@@ -23,13 +21,6 @@ log = logging.getLogger(__name__)
                    deployed_as="handle_artifact_events")  # Cloud Run names stop at 49 characters
 def handle_artifact_events_from_google_cloud_storage(txn, fx: steps.Effects, event: StorageObject) -> None:
     log.info("%s: %s", event.name, service.take_upload(txn, fx, event))
-
-
-@REGISTRY.receiver(service.ASSET_CREATED)
-def track_asset_events(txn, fx: steps.Effects, event: AssetCreated) -> None:
-    fx.publish(TRACK, AnalyticsEvent(event_id=f"asset.created:{event.asset_id}", event="asset.created",
-                                     subject_id=event.asset_id, actor_id=event.user_id, at=clock.now(),
-                                     properties=event.model_dump()))
 
 
 @REGISTRY.receiver(ASSET_CLAIMED, options=FunctionOptions(secrets=("TASK_SECRET",)))  # schedules encode_asset

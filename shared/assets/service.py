@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from shared.assets import StorageObject, storage
+from shared.assets import storage
 from shared.assets.models import (
     Artifact,
     ArtifactCreate,
@@ -20,13 +20,12 @@ from shared.assets.models import (
 from shared.core import clock, ids, steps
 from shared.core.errors import Conflict
 from shared.core.firestore import db, document, load
-from shared.core.registry import REGISTRY
+from shared.assets.signals import ASSET_CREATED, PROBE_ASSET, ProbeArgs, StorageObject
 
 log = logging.getLogger(__name__)
 ASSETS, BUCKET = "assets", "assets"
 MAX_ARTIFACTS = 10  # the asset's document stays small
 OBJECT = re.compile(r"assets/(?P<asset>[0-9a-f]{24})/(?:source|artifacts/(?P<artifact>[0-9a-f]{24}))")
-ASSET_CREATED = REGISTRY.signal("asset.created", AssetCreated, key=lambda e: e.asset_id)
 
 
 def asset_ref(asset_id: str):
@@ -133,7 +132,5 @@ def take_upload(txn, fx: steps.Effects, obj: StorageObject) -> str:
 
 
 def _probe_later(fx: steps.Effects, asset_id: str, generation: int, artifact_id: str | None = None) -> None:
-    from shared.assets.tasks import PROBE_ASSET, ProbeArgs  # the task's module imports this one
-
     fx.schedule(PROBE_ASSET, ProbeArgs(asset_id=asset_id, artifact_id=artifact_id, generation=generation),
                 at=clock.now())

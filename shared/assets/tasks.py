@@ -3,42 +3,13 @@ metadata, or it fails with the reason (a failed source fails the asset). One run
 generation; a repeat changes nothing."""
 from __future__ import annotations
 
-from pydantic import Field
-
 from shared.assets import probe, service, storage
 from shared.assets.models import Asset, AssetClaimed, AssetProbed
+from shared.assets.signals import ASSET_CLAIMED, ASSET_PROBED, CLAIM_ASSET, PROBE_ASSET, ClaimArgs, ProbeArgs
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
-from shared.core.options import QueueOptions
-from shared.core.registry import REGISTRY, TaskArgs
-
-ID = r"^[0-9a-f]{24}$"
-
-
-class ProbeArgs(TaskArgs):
-    asset_id: str = Field(pattern=ID)
-    artifact_id: str | None = Field(None, pattern=ID)  # None: the source
-    generation: int
-
-    def task_key(self) -> str:
-        return f"{self.asset_id}-{self.artifact_id or 'source'}-{self.generation}"
-
-
-class ClaimArgs(TaskArgs):
-    asset_id: str = Field(pattern=ID)
-    post_id: str = Field(pattern=ID)
-
-    def task_key(self) -> str:
-        return f"{self.asset_id}-{self.post_id}"
-
 
 CHUNK = 2 * 1024 * 1024  # read from the bucket in these: the index of an MP4 may sit at its end
-REGISTRY.queue("media", QueueOptions(max_dispatches_per_second=20, max_concurrent_dispatches=10, max_attempts=10))
-PROBE_ASSET = REGISTRY.task("probe_asset", queue="media", args=ProbeArgs)
-CLAIM_ASSET = REGISTRY.task("claim_asset", queue="media", args=ClaimArgs)
-ASSET_CLAIMED = REGISTRY.signal("asset.claimed", AssetClaimed, key=lambda e: f"{e.asset_id}:{e.post_id}")
-ASSET_PROBED = REGISTRY.signal("asset.probed", AssetProbed,
-                               key=lambda e: f"{e.asset_id}:{e.artifact_id or 'source'}:{e.generation}")
 
 
 @CLAIM_ASSET.handles

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from shared.access import cache as access_cache
+from shared import access_cache
 from shared.accounts import service as accounts
 from shared.backpack.models import BackpackItem, pass_tag, pick_voucher
 from shared.core import clock, ids, steps

@@ -25,9 +25,9 @@ from shared.core.errors import NotFound, field_error
 from shared.core.firestore import as_model, db, document
 from shared.core.registry import REGISTRY
 from shared.gifts import service as gifts
-from shared.leaderboards.signals import spent
+from shared.ledger.spending import spent
 from shared.ledger import book
-from shared.realtime import pusher
+from shared.core import pusher
 
 CHATS, MESSAGES, PRICES = "chats", "messages", "chat_prices"
 MESSAGE_EVENT = "chat.message"

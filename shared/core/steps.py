@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from shared.core import claims, clock, logs, options
+from shared.core import claims, clock, logs, options, pusher, signals, tasks
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, AppError, Busy, Retry
 from shared.core.firestore import db, increment, run_transaction, where
@@ -69,8 +69,6 @@ class Effects:
         self.items.append({"kind": "schedule", "task": task.name, "args": task.checked(args), "at": float(at)})
 
     def notify(self, channels: list[str], event: str, data: BaseModel) -> None:
-        from shared.realtime import pusher
-
         options.requires("PUSHER_SECRET", f"notifying {event}")
         plain = data.model_dump(mode="json", by_alias=True)
         pusher.encode(plain)  # over Pusher's 10 KB limit: refused now, not by Pusher after commit
@@ -273,16 +271,10 @@ def _stamp(ref, fields: dict, tries: int = 5) -> None:
 def apply(effect: dict, origin: str) -> None:
     kind = effect["kind"]
     if kind == "publish":
-        from shared.core import signals
-
         signals.publish(effect["sender"], effect["payload"])
     elif kind == "schedule":
-        from shared.core import tasks
-
         tasks.schedule(effect["task"], effect["args"], effect["at"])
     elif kind == "notify":
-        from shared.realtime import pusher
-
         pusher.trigger(effect["channels"], effect["event"], effect["data"])
     else:  # a marker written by a newer version of the code
         raise ValueError(f"unknown effect kind {kind!r} in {origin}")

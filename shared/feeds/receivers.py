@@ -22,8 +22,7 @@ from shared.feeds.models import LIVESTREAM, POSTS
 from shared.goals import service as goals
 from shared.goals.models import SHOW_FUNDING, GoalAdded, ShowFundingGoal
 from shared.goals.signals import GOAL_ADDED
-from shared.leaderboards.models import DiamondsSpent
-from shared.leaderboards.signals import DIAMONDS_SPENT
+from shared.ledger.spending import DIAMONDS_SPENT, DiamondsSpent
 from shared.livestream import sessions
 from shared.livestream.models import SessionEnded, SessionStarted
 from shared.livestream.signals import SESSION_ENDED, SESSION_STARTED

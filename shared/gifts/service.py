@@ -12,7 +12,7 @@ from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import db
 from shared.goals import karaoke, sales
 from shared.goals.models import ShowFundingGoal
-from shared.leaderboards.signals import spent
+from shared.ledger.spending import spent
 from shared.gifts.models import GiftProduct, GiftReceipt, GiftRequest
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, escrow, wallet

@@ -29,7 +29,7 @@ from shared.goals.requests import ExclusiveGoalCreate, TriggerExclusiveGoalCreat
 from shared.goals import service
 from shared.goals.service import GOALS, goal_ref, load, settle
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
-from shared.leaderboards.signals import spent
+from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import escrow, wallet
 from shared.livestream import sessions

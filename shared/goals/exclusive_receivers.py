@@ -15,12 +15,12 @@ from shared.goals.models import (
     GoalIdArgs,
     TriggerExclusiveGoal,
 )
-from shared.goals.receivers import NOTIFIES, SCHEDULES, _quietly, ended_goal, on_goal, on_session
+from shared.goals.receivers import NOTIFIES, SCHEDULES, _quietly, on_goal, on_session
 from shared.goals.signals import GOAL_ADDED, GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import CHECK_TRIGGER_EXCLUSIVE_GOAL_REFUNDABLE
 from shared.livestream import sessions, sources
 from shared.livestream.models import StreamAuthorized
-from shared.realtime.pusher import user_channel, viewer_preview_channel
+from shared.core.pusher import user_channel, viewer_preview_channel
 
 receiver = REGISTRY.receiver
 
@@ -67,7 +67,7 @@ def _snapshots(at_end: bool):
     def snapshot_rtc_sources(txn, fx, event) -> None:
         """Seed 003: snapshots of the streamer's sources stop while a 1-on-1 runs, start at its end.
         Decided on the goals as stored, whatever order the two events arrive in."""
-        goal = ended_goal(event.goal_id, txn) if at_end else service.load(event.goal_id, txn)
+        goal = service.ended(event.goal_id, txn) if at_end else service.load(event.goal_id, txn)
         running = [g for g in service.active_goal_ids(goal.session_id, txn, cls=EXCLUSIVE) if g != goal.id]
         if at_end and running:
             return  # a later 1-on-1 runs already: its snapshots stay stopped
@@ -145,7 +145,7 @@ def handle_trigger_private_goal_escrow(event: GoalEnded) -> str:
 @receiver(GOAL_ENDED, applies=is_exclusive, options=NOTIFIES, deployed_as="authorize_after_exclusive")
 def notify_stream_authorized_for_ended_exclusive_goal(txn, fx, event: GoalEnded) -> None:
     """The viewer hears that the 1-on-1 is over, with what remains of their paid window."""
-    goal = ended_goal(event.goal_id, txn)
+    goal = service.ended(event.goal_id, txn)
     window = sessions.load(goal.session_id, txn).viewers.get(goal.viewer)
     fx.notify([viewer_preview_channel(goal.owner, goal.viewer)], "stream.authorized", StreamAuthorized(
         session_id=goal.session_id, streamer_id=goal.owner, viewer_id=goal.viewer,
@@ -157,5 +157,5 @@ def notify_stream_authorized_for_ended_exclusive_goal(txn, fx, event: GoalEnded)
 def trigger_exclusive_on_close_notification(txn, fx, event: GoalEnded) -> None:
     """The 1-on-1's viewer is told it closed (`goal.ended` on their own channel; the streamer's
     channels hear it from notify_goal_ended)."""
-    goal = ended_goal(event.goal_id, txn)
+    goal = service.ended(event.goal_id, txn)
     fx.notify([user_channel(goal.viewer)], "goal.ended", goal.notice(goal.owner))

@@ -30,12 +30,12 @@ from shared.goals.models import (
 from shared.goals.service import GOALS, goal_ref, load, settle
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import DEACTIVATE_GOAL
-from shared.leaderboards.signals import spent
+from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import Transfer, escrow, wallet
 from shared.livestream import sessions
 from shared.livestream.models import Session
-from shared.realtime.pusher import stream_channels
+from shared.core.pusher import stream_channels
 
 QUEUES = "karaoke_queues"
 STARTED = "karaoke.started"  # on the stream channels when a queued goal's turn comes

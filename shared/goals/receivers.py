@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 
-from shared.analytics import TRACK, AnalyticsEvent
 from shared.core import clock
 from shared.core.config import settings
 from shared.core.delivery import settle
@@ -38,7 +37,7 @@ from shared.livestream import sessions
 from shared.livestream.models import SessionEnded
 from shared.livestream.signals import SESSION_ENDED
 from shared.maintenance import TICK
-from shared.realtime.pusher import stream_channels
+from shared.core.pusher import stream_channels
 
 log = logging.getLogger(__name__)
 receiver = REGISTRY.receiver
@@ -60,13 +59,6 @@ def on_goal(event) -> str:
     return f"goal:{event.goal_id}"
 
 
-def ended_goal(goal_id: str, txn) -> ShowFundingGoal:
-    goal = service.load(goal_id, txn)
-    if goal.active:  # goal.ended is only published after the goal ended: this one is not real
-        raise Conflict(f"goal {goal_id} has not ended", code="goal_active")
-    return goal
-
-
 @receiver(GOAL_CREATED, applies=is_show_funding, claim=on_session)
 def bind_show_goals_to_session(txn, fx, event: GoalCreated) -> None:
     goal = service.load(event.goal_id, txn)
@@ -86,22 +78,6 @@ def schedule_lifecycle_tasks(txn, fx, event: GoalCreated) -> None:
         fx.schedule(DEACTIVATE_GOAL, DeactivateGoalArgs(goal_id=goal.id), at=goal.exp)
 
 
-def _tracker(signal: Signal, ended: bool):
-    def track_goals(txn, fx, event) -> None:
-        goal = ended_goal(event.goal_id, txn) if ended else service.load(event.goal_id, txn)
-        fx.publish(TRACK, AnalyticsEvent(
-            event_id=f"{signal.sender}:{goal.id}", event=signal.sender, subject_id=goal.id, actor_id=goal.owner,
-            at=clock.now(),
-            properties=(goal.ended_event() if ended else goal.created_event()).model_dump(mode="json", by_alias=True),
-        ))
-
-    return receiver(signal)(track_goals)
-
-
-_tracker(GOAL_CREATED, ended=False)
-_tracker(GOAL_ENDED, ended=True)
-
-
 @receiver(GOAL_ADDED, options=NOTIFIES)
 def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
     goal = service.load(event.goal_id, txn)
@@ -116,7 +92,7 @@ def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
 def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
     """The session's pair learns the goal ended: a pre-sale's end, an invitation's answer (seed
     001), or the end of a 1-on-1, which clears the pair and `status.exclusive_to`."""
-    goal = ended_goal(event.goal_id, txn)
+    goal = service.ended(event.goal_id, txn)
     if isinstance(goal, TriggerExclusiveGoal):
         sessions.stamp_invitation_ended(txn, goal.session_id, goal.viewer, goal.id, goal.ended_at, goal.agreed)
     elif isinstance(goal, ExclusiveGoal):
@@ -127,7 +103,7 @@ def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
 
 @receiver(GOAL_ENDED, options=NOTIFIES)
 def notify_goal_ended(txn, fx, event: GoalEnded) -> None:
-    goal = ended_goal(event.goal_id, txn)
+    goal = service.ended(event.goal_id, txn)
     fx.notify(stream_channels(goal.owner), "goal.ended", goal.notice(goal.owner))
 
 
@@ -146,7 +122,7 @@ def bind_show_goal_to_funding_goal(txn, fx, event: GoalCreated) -> None:
 @receiver(GOAL_ENDED, applies=lambda event: event.cls in (SHOW_FUNDING, SHOW), claim=on_escrow,
           options=NOTIFIES_AND_SCHEDULES)
 def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
-    stored = ended_goal(event.goal_id, txn)
+    stored = service.ended(event.goal_id, txn)
     if isinstance(stored, ShowGoal):
         shows.settle_show(txn, fx, stored)
         return

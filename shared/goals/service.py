@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from shared.access import cache as access_cache
+from shared import access_cache
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import Conflict, NotFound, field_error
 from shared.core.firestore import changes, db
@@ -39,6 +39,15 @@ def goal_ref(goal_id: str):
 
 def load(goal_id: str, txn=None) -> Goal:
     return firestore.load(goal_ref(goal_id), GOAL, "goal", txn)
+
+
+def ended(goal_id: str, txn) -> Goal:
+    """The goal as stored, once it has ended: `goal.ended` is only published after the goal
+    ended, so an active one means the event is not real (refused, so the real one still counts)."""
+    goal = load(goal_id, txn)
+    if goal.active:
+        raise Conflict(f"goal {goal_id} has not ended", code="goal_active")
+    return goal
 
 
 def tickets_sold(goal_id: str, txn=None) -> int:

@@ -24,7 +24,7 @@ from shared.goals.requests import ShowGoalCreate
 from shared.goals.service import GOALS, goal_ref, load, settle, with_final_progress
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.livestream import sessions
-from shared.realtime.pusher import stream_channels
+from shared.core.pusher import stream_channels
 
 
 class EscrowPaidOut(BaseModel):

@@ -1,4 +1,4 @@
-"""The spending signal's payload, the leaderboards' views and the live push's event and task."""
+"""The leaderboards' views and the live push's event and task."""
 from __future__ import annotations
 
 import datetime
@@ -10,21 +10,6 @@ from shared.core.registry import TaskArgs
 
 ID = r"^[0-9a-f]{24}$"
 Period = Literal["day", "week", "all"]
-SpendKind = Literal["gift", "ticket", "stream_minutes", "exclusive", "unlock", "refund"]
-
-
-class DiamondsSpent(BaseModel):
-    """Diamonds that left a viewer's wallet for a streamer (tickets, gifts, paid minutes, 1-on-1
-    invitations, post unlocks), or came back to it (a refund: `amount` negative). `spend_id` is the
-    ledger transfer that moved them, so each spend counts once however often it is delivered."""
-
-    spend_id: str = Field(min_length=1, max_length=300)
-    supporter_id: str = Field(pattern=ID)
-    streamer_id: str = Field(pattern=ID)
-    session_id: str | None = Field(None, pattern=ID)
-    amount: StrictInt = Field(description="diamonds; negative for a refund")
-    kind: SpendKind
-    at: float = Field(description="when the diamonds were spent (a refund: when the refunded spend was)")
 
 
 class LeaderboardQuery(BaseModel):

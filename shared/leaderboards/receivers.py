@@ -16,9 +16,10 @@ from shared.core.errors import AlreadyApplied
 from shared.core.options import FunctionOptions, QueueOptions
 from shared.core.registry import REGISTRY
 from shared.leaderboards import rules, service
-from shared.leaderboards.models import DiamondsSpent, LeaderboardUpdated, PushArgs
-from shared.leaderboards.signals import DIAMONDS_SPENT
-from shared.realtime.pusher import stream_channels
+from shared.leaderboards.models import LeaderboardUpdated, PushArgs
+from shared.ledger.spending import DIAMONDS_SPENT, DiamondsSpent
+from shared.core.pusher import stream_channels
+from shared.core.firestore import db
 
 PUSHED = "leaderboard.updated"
 
@@ -63,8 +64,6 @@ def push_key(args: PushArgs) -> str:
 
 def _neighbours(args: PushArgs, around: int = 4) -> tuple[float, bool]:
     """When one of the windows before this one was last pushed, and whether a later one was."""
-    from shared.core.firestore import db
-
     windows = [args.window + k for k in range(-around, around + 1) if k]
     snaps = db().get_all([steps.marker(push_key(args.model_copy(update={"window": w}))) for w in windows])
     pushed = {int(snap.id.rsplit(":", 1)[1]): snap.get("applied_at") for snap in snaps if snap.exists}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime
 import math
 
-from shared.leaderboards.models import DiamondsSpent, Period
+from shared.leaderboards.models import Period
+from shared.ledger.spending import DiamondsSpent
 
 PUSH_SECONDS = 0.5  # at most one `leaderboard.updated` per streamer and session per window
 # a spend, once committed, schedules the push of the window after the current one

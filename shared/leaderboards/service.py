@@ -9,7 +9,8 @@ from __future__ import annotations
 from shared.core.errors import Conflict
 from shared.core.firestore import db, increment
 from shared.leaderboards import rules
-from shared.leaderboards.models import BoardTop, DiamondsSpent, Leaderboard, Period, Supporter
+from shared.leaderboards.models import BoardTop, Leaderboard, Period, Supporter
+from shared.ledger.spending import DiamondsSpent
 from shared.ledger import book
 from shared.ledger.models import wallet
 

@@ -23,6 +23,7 @@ from shared.core import clock
 from shared.core.errors import NotFound
 from shared.core.firestore import db, increment
 from shared.ledger.models import Account, HoldResolved, InsufficientFunds, Transfer
+from shared.core.firestore import where
 
 BALANCES = "ledger_balances"
 TRANSFERS = "ledger_transfers"
@@ -181,8 +182,6 @@ def load(transfer_id: str, txn=None) -> Transfer:
 
 def pending_holds(escrow_id: str, *, after: str | None, limit: int) -> list[Transfer]:
     """The escrow's holds still pending, in id order, after the hold `after`."""
-    from shared.core.firestore import where
-
     account = Account(kind="escrow", owner=escrow_id)
     query = where(TRANSFERS, credit=account.id, hold=True, state="pending").order_by("id")
     if after:

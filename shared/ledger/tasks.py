@@ -14,7 +14,7 @@ from shared.core import clock, steps
 from shared.core.config import settings
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
-from shared.leaderboards.signals import spent
+from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import REVENUE, Account, earnings
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import Conflict
-from shared.leaderboards.signals import spent
+from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, wallet
 from shared.livestream import sessions
 from shared.livestream.models import Payment, PayRequest, StreamAuthorized
-from shared.realtime.pusher import viewer_preview_channel
+from shared.core.pusher import viewer_preview_channel
 
 
 def pay(viewer_id: str, streamer_id: str, request: PayRequest, client_key: steps.ClientKey | None = None) -> Payment:

@@ -6,7 +6,7 @@ and hear of its end through the `session.ended` signal.
 """
 from __future__ import annotations
 
-from shared.access import cache as access_cache
+from shared import access_cache
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound
 from shared.core.firestore import array_remove, array_union, changes, db

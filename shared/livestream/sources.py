@@ -20,6 +20,7 @@ from shared.core.firestore import db
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 from shared.livestream import sessions
+from shared.rtc import byteplus
 
 log = logging.getLogger(__name__)
 SOURCES = "rtc_sources"
@@ -125,8 +126,6 @@ def want_snapshots(txn, fx: steps.Effects, session_id: str, running: bool, becau
 @SYNC_RTC_SNAPSHOT.handles
 def sync_rtc_snapshot(args: SyncArgs) -> str:
     """Tell the RTC provider what the source's snapshots should be, until it matches."""
-    from shared.rtc import byteplus
-
     try:
         with claims.held(f"source:{args.source_id}", wait=10):
             done = []

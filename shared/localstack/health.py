@@ -7,18 +7,16 @@ from __future__ import annotations
 import sys
 
 from shared.core.config import settings
+from shared.core import tasks
+from shared.core import pusher
 
 
 def tasks_ok() -> bool:
-    from shared.core import tasks
-
     tasks._client().list_queues(parent=settings().queue_parent, timeout=2)
     return True
 
 
 def pusher_ok() -> bool:
-    from shared.realtime import pusher
-
     info = pusher.client().channels_info()  # a signed request: right server and right credentials
     return isinstance(info, dict) and "channels" in info
 

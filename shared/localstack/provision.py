@@ -17,6 +17,8 @@ from shared import app
 from shared.core import signals, tasks
 from shared.core.config import settings
 from shared.core.firestore import db
+from shared.gifts import service as gifts
+from shared.shop import orders as shop
 
 log = logging.getLogger(__name__)
 DEAD_LETTERS = "dead-letters"
@@ -71,13 +73,9 @@ def provision(receivers_url: str) -> dict[str, int]:
             client.create_queue(parent=settings().queue_parent, queue={"name": tasks.queue_path(queue)})
             counts["queues"] += 1
 
-    from shared.gifts import service as gifts  # the catalog is data the stack seeds
-
     for item in gifts.catalog():
         db().collection(gifts.PRODUCTS).document(item.id).set(item.model_dump(exclude={"id"}))
     counts["products"] = len(gifts.catalog())
-
-    from shared.shop import orders as shop  # and the shop's products, as its catalog writes them
 
     for raw in json.loads(shop.CATALOG.read_text()):  # kept as written: a legacy product has no class
         db().collection(shop.PRODUCTS).document(raw["id"]).set({k: v for k, v in raw.items() if k != "id"})

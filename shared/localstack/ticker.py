@@ -6,6 +6,7 @@ import time
 
 from shared import app
 from shared.core import signals
+from shared.maintenance import TICK, Tick
 
 
 def main() -> None:
@@ -13,8 +14,6 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=60.0, help="seconds between ticks")
     args = parser.parse_args()
     app.load()
-    from shared.maintenance import TICK, Tick
-
     while True:
         try:
             signals.publish(TICK, Tick())

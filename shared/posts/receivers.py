@@ -8,7 +8,7 @@ from __future__ import annotations
 from shared.assets import service as assets
 from shared.assets.encoder import ASSET_ENCODED, PROCESSING_STARTED
 from shared.assets.models import AssetClaimed, AssetProbed, EncodeStatus
-from shared.assets.tasks import ASSET_CLAIMED, ASSET_PROBED, CLAIM_ASSET, ClaimArgs
+from shared.assets.signals import ASSET_CLAIMED, ASSET_PROBED, CLAIM_ASSET, ClaimArgs
 from shared.core import clock, steps
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY

@@ -14,7 +14,7 @@ from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, fi
 from shared.core.firestore import db, document, load
 from shared.core.registry import REGISTRY
 from shared.ledger import book
-from shared.leaderboards import signals as spending
+from shared.ledger import spending
 from shared.ledger.models import earnings, revenue, wallet
 from shared.posts import playback
 from shared.posts.models import (

@@ -14,7 +14,8 @@ from shared.core.errors import AppError
 from shared.core.http import FORM, Call, parse_form, parse_json_object, validate
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.realtime import channels, headcount, pusher
+from shared.core import pusher
+from shared.realtime import channels, headcount
 
 SURFACE = REGISTRY.surface("realtime", FunctionOptions(memory="512Mi", cpu="1", concurrency=32, max_instances=50,
                                                        secrets=("JWT_SECRET", "PUSHER_SECRET", "RTC_APP_KEY")))

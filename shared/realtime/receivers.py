@@ -7,7 +7,8 @@ import logging
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.maintenance import TICK, Tick
-from shared.realtime import headcount, pusher
+from shared.core import pusher
+from shared.realtime import headcount
 
 log = logging.getLogger(__name__)
 CHECKER = FunctionOptions(memory="256Mi", cpu="0.167", timeout=300, max_instances=1, secrets=("PUSHER_SECRET",))

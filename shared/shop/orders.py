@@ -22,6 +22,7 @@ from shared.shop.models import (
     parse_product,
 )
 from shared.shop.signals import EXPIRE_ORDER, ORDER_CREATED, OrderArgs, OrderCreated
+from shared.core.firestore import array_union
 
 PRODUCTS, ORDERS = "shop_products", "shop_orders"
 CATALOG = pathlib.Path(__file__).with_name("catalog.json")
@@ -120,8 +121,6 @@ MAX_FLAGS = 20  # an order's document stays small however often it is probed
 def flag(order_id: str, reason: str, details: dict) -> None:
     """Keep something about the order for review (a return that did not match it, a confirmation
     refused); the first MAX_FLAGS only. Outside any transaction."""
-    from shared.core.firestore import array_union
-
     snap = order_ref(order_id).get()
     if snap.exists and len(snap.get("flags") or []) < MAX_FLAGS:
         order_ref(order_id).update({"flags": array_union([{"reason": reason, "details": details, "at": clock.now()}])})

@@ -11,7 +11,7 @@ from shared.core.errors import AlreadyApplied
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.ledger import service as ledger
-from shared.realtime.pusher import user_channel
+from shared.core.pusher import user_channel
 from shared.shop import fulfilment, orders, payment
 from shared.shop.signals import (
     CONFIRM_PAYMENT,

@@ -32,7 +32,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     app.load()
     with running_stack() as stack:
-        from shared.realtime import pusher
+        from shared.core import pusher
 
         print(f"stack healthy after {stack['healthy_after']:.1f} s")
         env = stack["env"]

@@ -84,7 +84,7 @@ def caught_up(session_id: str, supporters: list[User], since: float, timeout: fl
 
 
 def run(api: Api, name: str, supporters: list[User], gifts: int, clients: int) -> dict:
-    from shared.realtime import pusher
+    from shared.core import pusher
 
     streamer = User.new("role:creator")
     session = start_session(api, streamer)

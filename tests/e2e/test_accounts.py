@@ -133,7 +133,7 @@ def test_failed_logins_are_limited_per_account_and_per_client(api):
 
 
 def admin_command(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "shared.accounts.admin", *args], cwd=ROOT, env=os.environ,
+    result = subprocess.run([sys.executable, "-m", "shared.tools.accounts", *args], cwd=ROOT, env=os.environ,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -1,6 +1,6 @@
 """The analytics stream end to end: business events of several features arrive on
 `analytics-events` in one schema, once each, even when their signals are delivered again; and
-`python -m shared.analytics.tail` prints them."""
+`python -m shared.tools.analytics_tail` prints them."""
 from __future__ import annotations
 
 import json
@@ -93,7 +93,7 @@ def test_business_events_are_tracked_once_in_one_schema_duplicates_included(api)
 
 def test_the_tail_command_prints_events_as_they_come(api):
     env = {**os.environ}
-    tail = subprocess.Popen([sys.executable, "-m", "shared.analytics.tail", "--seconds", "8"], env=env,
+    tail = subprocess.Popen([sys.executable, "-m", "shared.tools.analytics_tail", "--seconds", "8"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(3)  # its subscription exists before the event is published

@@ -98,7 +98,7 @@ def test_one_active_pre_sale_per_session_and_none_on_an_ended_session(api, strea
 def test_the_served_openapi_document_is_the_checked_in_one(api):
     import json
 
-    from shared.core.generate import OPENAPI
+    from shared.tools.generate import OPENAPI
 
     served = api.call("GET", "/openapi.json")
     assert served.status_code == 200 and served.json() == json.loads(OPENAPI.read_text())

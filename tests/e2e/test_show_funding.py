@@ -9,7 +9,7 @@ import pytest
 
 from shared.core import signals, steps, tasks
 from shared.goals import service
-from shared.realtime.pusher import stream_channels
+from shared.core.pusher import stream_channels
 from tests.support import create_funding_goal, start_session, wait_until
 
 pytestmark = pytest.mark.stack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.access import cache
+from shared import access_cache as cache
 from shared.core import clock, ids
 from shared.core.firestore import run_transaction
 

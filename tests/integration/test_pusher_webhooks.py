@@ -14,7 +14,8 @@ import pytest
 
 from shared.core import ids
 from shared.core.config import settings
-from shared.realtime import headcount, pusher
+from shared.core import pusher
+from shared.realtime import headcount
 from tests.support import PusherSocket, User, start_session, wait_until
 
 pytestmark = pytest.mark.stack

@@ -24,7 +24,7 @@ except ImportError:  # run without a conftest putting the repo root on sys.path
     sys.path.insert(0, str(ROOT))
     from shared import app
 from shared.core import config as core_config
-from shared.core import generate
+from shared.tools import generate
 from shared.core.options import SECRET_NAMES, FunctionOptions
 from shared.core.registry import kebab
 

@@ -10,7 +10,7 @@ import pytest
 from shared import app
 from shared.core import ids, tasks
 from shared.core.errors import Unauthorized
-from shared.realtime import pusher
+from shared.core import pusher
 from tests.stack import ROOT
 
 app.load()

@@ -64,7 +64,7 @@ def test_a_wrong_payload_or_task_argument_is_refused_before_commit():
 
 
 def test_a_pusher_event_over_10_kb_is_refused_before_commit():
-    from shared.realtime.pusher import PusherError
+    from shared.core.pusher import PusherError
 
     class Big(BaseModel):
         text: str

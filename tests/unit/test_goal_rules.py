@@ -105,7 +105,7 @@ def test_money_and_counts_are_strict(bad):
 
 
 def test_a_goal_with_the_largest_titles_makes_small_notices():
-    from shared.realtime import pusher
+    from shared.core import pusher
 
     goal = pre_sale().model_copy(update={"levels": [Level(title="票" * 100, target=10)] * 20})
     ended, _ = goal.end(NOW, "app-1")

@@ -18,7 +18,7 @@ from shared.goals.models import (
     OwnerMetadata,
     SessionConditions,
 )
-from shared.realtime import pusher
+from shared.core import pusher
 
 NOW = 1_800_000_000.0
 

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from shared.core import ids
 from shared.core.steps import Effects
 from shared.leaderboards import rules
-from shared.leaderboards.models import BoardTop, DiamondsSpent, LeaderboardUpdated, StreamerLeaderboardQuery, Supporter
-from shared.leaderboards.signals import DIAMONDS_SPENT, spent, unlocked
-from shared.realtime import pusher
+from shared.leaderboards.models import BoardTop, LeaderboardUpdated, StreamerLeaderboardQuery, Supporter
+from shared.ledger.spending import DIAMONDS_SPENT, DiamondsSpent, spent, unlocked
+from shared.core import pusher
 
 # 2026-12-31 23:59:59 UTC: a Thursday of ISO week 53 of 2026
 LAST_SECOND = datetime.datetime(2026, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc).timestamp()

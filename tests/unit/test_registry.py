@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from shared import app
-from shared.core import generate, ids, openapi
+from shared.core import ids, openapi
+from shared.tools import generate
 from shared.core.http import surface_for
 from tests.stack import ROOT
 
@@ -68,7 +69,7 @@ def test_every_route_belongs_to_the_surface_that_serves_its_path():
 
 
 def test_generated_files_match_the_registry():
-    assert generate.drifted(REGISTRY) == [], "run: .venv/bin/python -m shared.core.generate"
+    assert generate.drifted(REGISTRY) == [], "run: .venv/bin/python -m shared.tools.generate"
 
 
 def test_openapi_describes_every_route_with_its_security():

@@ -43,7 +43,7 @@ from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, regi
 def test_tfvars_file_is_what_the_registry_generates(registry, tfvars):
     assert generate.TFVARS == TFVARS
     expected = json.loads(json.dumps(generate.terraform_variables(registry)))
-    assert tfvars == expected, "registry.auto.tfvars.json is stale: run .venv/bin/python -m shared.core.generate"
+    assert tfvars == expected, "registry.auto.tfvars.json is stale: run .venv/bin/python -m shared.tools.generate"
 
 
 def test_tfvars_hold_exactly_the_registry(registry, tfvars):

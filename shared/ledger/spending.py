@@ -3,8 +3,29 @@
 diamonds go back to the viewer (the ledger's escrow refunds). Its key is the ledger transfer id."""
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictInt
+
 from shared.core.registry import REGISTRY
-from shared.leaderboards.models import DiamondsSpent, SpendKind
+
+ID = r"^[0-9a-f]{24}$"
+SpendKind = Literal["gift", "ticket", "stream_minutes", "exclusive", "unlock", "refund"]
+
+
+class DiamondsSpent(BaseModel):
+    """Diamonds that left a viewer's wallet for a streamer (tickets, gifts, paid minutes, 1-on-1
+    invitations, post unlocks), or came back to it (a refund: `amount` negative). `spend_id` is the
+    ledger transfer that moved them, so each spend counts once however often it is delivered."""
+
+    spend_id: str = Field(min_length=1, max_length=300)
+    supporter_id: str = Field(pattern=ID)
+    streamer_id: str = Field(pattern=ID)
+    session_id: str | None = Field(None, pattern=ID)
+    amount: StrictInt = Field(description="diamonds; negative for a refund")
+    kind: SpendKind
+    at: float = Field(description="when the diamonds were spent (a refund: when the refunded spend was)")
+
 
 DIAMONDS_SPENT = REGISTRY.signal("diamonds.spent", DiamondsSpent, key=lambda e: e.spend_id)
 

@@ -1,7 +1,7 @@
 """Writes what is derived from the registry: the OpenAPI document and the terraform variables.
 
-    .venv/bin/python -m shared.core.generate          # write
-    .venv/bin/python -m shared.core.generate --check  # exit 1 when a checked-in file drifted
+    .venv/bin/python -m shared.tools.generate          # write
+    .venv/bin/python -m shared.tools.generate --check  # exit 1 when a checked-in file drifted
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def main() -> int:
     if args.check:
         stale = drifted(registry)
         for path in stale:
-            print(f"{path} differs from the registry: run python -m shared.core.generate", file=sys.stderr)
+            print(f"{path} differs from the registry: run python -m shared.tools.generate", file=sys.stderr)
         return 1 if stale else 0
     for path, text in rendered(registry).items():
         path.write_text(text)

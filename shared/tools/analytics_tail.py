@@ -2,7 +2,7 @@
 looking at the BigQuery table). Reads through a pull subscription of its own on
 `analytics-events`, deleted on exit; so it shows what is published while it runs.
 
-    eval "$(./emulators.sh env)" && .venv/bin/python -m shared.analytics.tail [--seconds N]
+    eval "$(./emulators.sh env)" && .venv/bin/python -m shared.tools.analytics_tail [--seconds N]
 """
 from __future__ import annotations
 

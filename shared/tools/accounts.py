@@ -1,8 +1,8 @@
 """Local administration against the configured Firestore (the stack's, after `eval "$(./emulators.sh env)"`).
 
-    .venv/bin/python -m shared.accounts.admin create-admin --email a@example.com --password '...'
-    .venv/bin/python -m shared.accounts.admin grant-role --email s@example.com --role creator
-    .venv/bin/python -m shared.accounts.admin grant-pass --email v@example.com --seconds 3600 [--streamer-id ID]
+    .venv/bin/python -m shared.tools.accounts create-admin --email a@example.com --password '...'
+    .venv/bin/python -m shared.tools.accounts grant-role --email s@example.com --role creator
+    .venv/bin/python -m shared.tools.accounts grant-pass --email v@example.com --seconds 3600 [--streamer-id ID]
 
 create-admin signs the account up when the email is new (the first admin has no admin to grant
 it), then grants it `admin`. Each prints the result as JSON.
@@ -14,6 +14,7 @@ import json
 
 from shared.accounts import service
 from shared.accounts.models import Signup, email_key
+from shared.backpack import service as backpack
 from shared.core.errors import NotFound
 from shared.core.firestore import db
 
@@ -39,8 +40,6 @@ def grant_role(args) -> dict:
 
 
 def grant_pass(args) -> dict:
-    from shared.backpack import service as backpack
-
     try:
         item = backpack.grant_pass(user_id_of(args.email), args.streamer_id, args.seconds, "admin:local-command")
     except NotFound as exc:

@@ -2,13 +2,15 @@
 POST /admin/users/{id}/diamonds does).
 
     eval "$(./emulators.sh env)"
-    .venv/bin/python -m shared.ledger.provision --user USER_ID --amount 500 [--currency point]
+    .venv/bin/python -m shared.tools.diamonds --user USER_ID --amount 500 [--currency point]
 """
 from __future__ import annotations
 
 import argparse
 
 from shared import app
+from shared.core import ids
+from shared.ledger import service
 from shared.ledger.models import CURRENCIES, DIAMOND
 
 
@@ -19,9 +21,6 @@ def main() -> None:
     parser.add_argument("--currency", choices=CURRENCIES, default=DIAMOND)
     args = parser.parse_args()
     app.load()
-    from shared.core import ids
-    from shared.ledger import service
-
     if not ids.is_object_id(args.user) or args.amount <= 0:
         parser.error("--user must be a 24-hex id and --amount a positive whole number")
     transfer = service.provision(args.user, args.amount, currency=args.currency)
