@@ -7,8 +7,8 @@ import _bootstrap  # noqa: F401
 import functions_framework
 
 from shared import app
-from shared.core.config import settings
 from shared.core import delivery, logs
+from shared.core.config import settings
 
 logs.setup()
 REGISTRY = app.load()

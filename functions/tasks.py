@@ -7,8 +7,8 @@ import _bootstrap  # noqa: F401
 import functions_framework
 
 from shared import app
-from shared.core.config import settings
 from shared.core import delivery, http, logs, tasks
+from shared.core.config import settings
 from shared.core.registry import TASK_HANDLER
 
 logs.setup()
@@ -21,7 +21,8 @@ def _run(request, function: str):
     name = request.path.rstrip("/").rsplit("/", 1)[-1]
     task = REGISTRY.tasks.get(name)
     if task is not None and task.function != function:  # another function's: refused (and retried) here
-        return http.json_response(404, {"error": {"code": "not_found", "message": f"task {name} runs in {task.function}",
+        return http.json_response(404, {"error": {"code": "not_found",
+                                                  "message": f"task {name} runs in {task.function}",
                                                   "details": None}})
     return http.json_response(*delivery.run_task(name, request.get_data(), request.headers.get(tasks.SIGNATURE_HEADER),
                                                  request.headers.get(tasks.TRACE_HEADER)))

@@ -5,15 +5,16 @@ GET /streams/{session_id}/token (the seeds' LIVESTREAM_TOKEN_CACHE_KEY) and the 
 (seed: the cached Pusher channel data), each until it would lapse. The transactions that change
 who may watch bump a generation, the viewer's or the whole session's
 (`invalidate_get_session_token_view_cache`), or the viewer's in every session (a revoked pass:
-`invalidate_viewer_everywhere`), and an answer kept under an older generation is never served. A reader stores what it computed only while the generations it started from still hold,
-so an invalidation racing a reader is not undone by the reader's stale answer.
+`invalidate_viewer_everywhere`), and an answer kept under an older generation is never served. A
+reader stores what it computed only while the generations it started from still hold, so an
+invalidation racing a reader is not undone by the reader's stale answer.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from shared.core import clock
-from shared.core.firestore import db, increment, run_transaction
+from shared.core.firestore import Txn, db, increment, run_transaction
 
 CACHE, VIEWERS, USERS = "access_cache", "viewers", "access_cache_users"
 TOKEN_VIEW, CHANNEL_DATA = "token_view", "channel_data"
@@ -72,7 +73,7 @@ def read(session_id: str, viewer_id: str) -> Seen:
 
 def store(session_id: str, viewer_id: str, kind: str, value: dict, valid_until: float, seen: Seen) -> bool:
     """Keep `value` unless who may watch changed since `seen` was read; True when kept."""
-    def body(txn) -> bool:
+    def body(txn: Txn) -> bool:
         refs = _refs(session_id, viewer_id)
         now = _seen({snap.reference.path: snap for snap in txn.get_all(refs)}, refs)
         if now.generations != seen.generations:
@@ -85,7 +86,7 @@ def store(session_id: str, viewer_id: str, kind: str, value: dict, valid_until: 
     return run_transaction(body)
 
 
-def invalidate_get_session_token_view_cache(txn, session_id: str, viewer_id: str | None = None) -> None:
+def invalidate_get_session_token_view_cache(txn: Txn, session_id: str, viewer_id: str | None = None) -> None:
     """Inside the transaction that changes who may watch (writes only: call it after the reads).
     One viewer's answers, or with `viewer_id` None every viewer's of the session."""
     if viewer_id is None:
@@ -95,7 +96,7 @@ def invalidate_get_session_token_view_cache(txn, session_id: str, viewer_id: str
                 {"generation": increment(1), TOKEN_VIEW: None, CHANNEL_DATA: None}, merge=True)
 
 
-def invalidate_viewer_everywhere(txn, viewer_id: str) -> None:
+def invalidate_viewer_everywhere(txn: Txn, viewer_id: str) -> None:
     """Inside the transaction that changes what admits the viewer to every session (a pass taken
     back); writes only: call it after the reads."""
     txn.set(_user_ref(viewer_id), {"generation": increment(1)}, merge=True)

@@ -21,7 +21,8 @@ class Tick(BaseModel):
 
 TICK = REGISTRY.signal("maintenance.tick", Tick, key=lambda tick: "tick", period=lambda: settings().tick_seconds)
 # the sweep may apply any step's effects: publish, schedule (signed) and notify (Pusher)
-SWEEPER = FunctionOptions(memory="512Mi", cpu="0.333", timeout=300, max_instances=1, secrets=("TASK_SECRET", "PUSHER_SECRET"))
+SWEEPER = FunctionOptions(memory="512Mi", cpu="0.333", timeout=300, max_instances=1,
+                          secrets=("TASK_SECRET", "PUSHER_SECRET"))
 
 
 @REGISTRY.receiver(TICK, step=False, options=SWEEPER)

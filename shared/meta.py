@@ -1,10 +1,10 @@
 """The meta surface: the OpenAPI document and a health check that names the service."""
 from __future__ import annotations
 
+from shared.core import openapi as openapi_document
 from shared.core.http import Call
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.core import openapi
 
 SERVICE = "livestream-backend"
 SURFACE = REGISTRY.surface("meta", FunctionOptions(memory="256Mi", max_instances=5))
@@ -12,7 +12,7 @@ SURFACE = REGISTRY.surface("meta", FunctionOptions(memory="256Mi", max_instances
 
 @REGISTRY.route("GET", "/openapi.json", surface=SURFACE, public=True, summary="This API's OpenAPI 3 document")
 def openapi(call: Call) -> dict:
-    return openapi.document(REGISTRY)
+    return openapi_document.document(REGISTRY)
 
 
 @REGISTRY.route("GET", "/healthz", surface=SURFACE, public=True, summary="Liveness, naming the service")

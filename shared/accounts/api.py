@@ -8,8 +8,8 @@ from shared.accounts import service
 from shared.accounts.models import (
     KycDecision,
     KycSubmission,
-    Login,
     LoggedOut,
+    Login,
     Me,
     RefreshRequest,
     RoleChange,
@@ -59,13 +59,13 @@ def logout(call: Call) -> LoggedOut:
 
 @route("GET", "/me", surface=SURFACE, response=Me, summary="The caller's account: roles, UTM, KYC, active tags")
 def get_me(call: Call) -> Me:
-    return service.me(call.principal.user_id)
+    return service.me(call.caller.user_id)
 
 
 @route("POST", "/me/kyc", surface=SURFACE, body=KycSubmission, response=Me, status=201,
        summary="Submit identity verification (required of users from tw before they stream or earn)")
 def submit_kyc(call: Call) -> Me:
-    return service.submit_kyc(call.principal.user_id, call.body)
+    return service.submit_kyc(call.caller.user_id, call.body)
 
 
 @route("GET", "/admin/kyc", surface=SURFACE, scope="role:admin", response=KycQueue,
@@ -77,7 +77,7 @@ def kyc_queue(call: Call) -> KycQueue:
 @route("POST", "/admin/users/{user_id}/kyc", surface=SURFACE, scope="role:admin", body=KycDecision, response=Me,
        summary="Approve or reject a user's pending verification")
 def decide_kyc(call: Call) -> Me:
-    return service.decide_kyc(call.params["user_id"], call.body, call.principal.user_id)
+    return service.decide_kyc(call.params["user_id"], call.body, call.caller.user_id)
 
 
 @route("PUT", "/admin/users/{user_id}/roles/{role}", surface=SURFACE, scope="role:admin", params=ROLE,

@@ -14,11 +14,11 @@ import hashlib
 import hmac
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.core import clock, ids
 from shared.core.errors import Unauthorized
-from shared.core.firestore import db
+from shared.core.firestore import Txn, db
 
 TOKENS, FAMILIES = "refresh_tokens", "refresh_families"
 
@@ -62,10 +62,10 @@ def _digest(secret: str) -> str:
 
 
 def _expiry(at: float) -> datetime:
-    return datetime.fromtimestamp(at, timezone.utc)  # a Timestamp: Firestore's TTL policy deletes by it
+    return datetime.fromtimestamp(at, UTC)  # a Timestamp: Firestore's TTL policy deletes by it
 
 
-def issue(txn, user_id: str, client_id: str, family_id: str | None = None) -> str:
+def issue(txn: Txn, user_id: str, client_id: str, family_id: str | None = None) -> str:
     """A new refresh token (a new family when `family_id` is None), written in `txn`."""
     now, token_id, secret = clock.now(), ids.new_id(), secrets.token_urlsafe(32)
     if family_id is None:
@@ -79,7 +79,7 @@ def issue(txn, user_id: str, client_id: str, family_id: str | None = None) -> st
     return f"{token_id}.{secret}"
 
 
-def presented(txn, token: str) -> dict:
+def presented(txn: Txn, token: str) -> dict:
     """The stored token (with `id`), or 401 for anything that is not a token of a live login.
     Reads only: a transaction reads everything before it writes."""
     token_id, _, secret = token.partition(".")
@@ -98,7 +98,7 @@ def _family(stored: dict):
     return db().collection(FAMILIES).document(stored["family_id"])
 
 
-def rotate(txn, stored: dict) -> str | None:
+def rotate(txn: Txn, stored: dict) -> str | None:
     """Use the presented token up: the next token of its family. None when it was already used:
     the family is revoked in `txn`, which the caller commits and then refuses."""
     now = clock.now()
@@ -111,7 +111,7 @@ def rotate(txn, stored: dict) -> str | None:
     return issue(txn, stored["user_id"], stored["client_id"], stored["family_id"])
 
 
-def revoke(txn, token: str) -> None:
+def revoke(txn: Txn, token: str) -> None:
     """Log out: the token's family ends (every device holding one of its tokens is signed out)."""
     try:
         stored = presented(txn, token)

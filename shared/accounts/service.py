@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from pydantic import BaseModel
+
 from shared.accounts import credentials, throttle
 from shared.accounts.models import (
     KycDecision,
@@ -22,13 +24,10 @@ from shared.accounts.models import (
     Utm,
     email_key,
 )
-from pydantic import BaseModel
-
 from shared.core import auth, clock, ids, steps
-from shared.core.errors import Conflict, Forbidden, NotFound, Unauthorized
-from shared.core.firestore import as_model, changes, db, document, load, run_transaction
+from shared.core.errors import Conflict, Forbidden, Unauthorized
+from shared.core.firestore import Txn, as_model, changes, db, document, load, run_transaction, where
 from shared.core.registry import REGISTRY
-from shared.core.firestore import where
 
 USERS, EMAILS = "users", "user_emails"
 CLIENT_ID = "app"  # the `client_id` of tokens minted at login: the platform's own apps
@@ -53,16 +52,16 @@ def user_ref(user_id: str):
     return db().collection(USERS).document(user_id)
 
 
-def get(user_id: str, txn=None) -> User:
+def get(user_id: str, txn: Txn | None = None) -> User:
     return load(user_ref(user_id), User, "user", txn)
 
 
-def find(user_id: str, txn=None) -> User | None:
+def find(user_id: str, txn: Txn | None = None) -> User | None:
     snap = user_ref(user_id).get(transaction=txn)
     return as_model(User, snap) if snap.exists else None
 
 
-def _tokens(txn, user: User, family: str | None = None, refresh: str | None = None) -> Tokens:
+def _tokens(txn: Txn, user: User, family: str | None = None, refresh: str | None = None) -> Tokens:
     refresh = refresh or credentials.issue(txn, user.id, CLIENT_ID, family)
     return Tokens(access_token=auth.mint(user.id, user.scopes, CLIENT_ID, access_seconds()),
                   expires_in=access_seconds(), refresh_token=refresh,
@@ -107,10 +106,11 @@ def login(request: Login, client_address: str | None) -> Tokens:
     if not credentials.check_password(user.password_hash if user else None, request.password):
         throttle.failed(limits)
         raise Unauthorized("wrong email or password", code="invalid_credentials")
+    assert user is not None  # check_password refuses the missing hash of no user
     utm = request.utm()
     login_id = ids.new_id()
 
-    def body(txn, fx: steps.Effects) -> Tokens:
+    def body(txn: Txn, fx: steps.Effects) -> Tokens:
         current = get(user.id, txn)
         updated = current
         if utm.any():  # seed 004: `utm.current` follows each login that carries any
@@ -126,7 +126,7 @@ def login(request: Login, client_address: str | None) -> Tokens:
 
 
 def refresh(token: str) -> Tokens:
-    def body(txn):
+    def body(txn: Txn):
         stored = credentials.presented(txn, token)
         user = get(stored["user_id"], txn)  # roles as they are now
         next_token = credentials.rotate(txn, stored)
@@ -151,7 +151,7 @@ def me(user_id: str) -> Me:
 
 def _change(user_id: str, rule) -> User:
     """Apply `rule(user) -> User` to the stored user in a transaction and save what it changed."""
-    def body(txn) -> User:
+    def body(txn: Txn) -> User:
         current = get(user_id, txn)
         updated = rule(current)
         if fields := changes(current, updated):
@@ -205,7 +205,7 @@ def pending_kyc(limit: int = 100) -> list[Me]:
     return [Me.of(as_model(User, snap)) for snap in query.stream()]
 
 
-def require_may_earn(user_id: str, txn=None) -> None:
+def require_may_earn(user_id: str, txn: Txn | None = None) -> None:
     """403 unless the user may start a session and receive earnings. A principal without an
     account (a token minted by the local command for tests and tools) has no country: it passes."""
     user = find(user_id, txn)
@@ -217,7 +217,7 @@ def require_may_earn(user_id: str, txn=None) -> None:
 # --- tags (seed 004: `user.tagsv2.livestream_pass` and `livestream_pass_{streamer_id}`) ------------
 
 
-def activate_tag(txn, user_id: str, tag: str, seconds: int) -> TagWindow:
+def activate_tag(txn: Txn, user_id: str, tag: str, seconds: int) -> TagWindow:
     """Add `seconds` to the user's tag in `txn`: from now, or from the end of a window still running."""
     user, now = get(user_id, txn), clock.now()
     window = user.tagsv2.get(tag)
@@ -229,7 +229,7 @@ def activate_tag(txn, user_id: str, tag: str, seconds: int) -> TagWindow:
     return window
 
 
-def shorten_tag(txn, user_id: str, tag: str, seconds: int, nbf: float):
+def shorten_tag(txn: Txn, user_id: str, tag: str, seconds: int, nbf: float):
     """Reads the user's tag now; returns the write that takes back `seconds` a revoked item added to
     the window that began at `nbf` (a later window, opened after that one lapsed, is left alone; the
     window ends no later than without them, and not before now), to call after all reads."""
@@ -247,7 +247,9 @@ def shorten_tag(txn, user_id: str, tag: str, seconds: int, nbf: float):
 def active_tag(user_id: str, tags: list[str]) -> tuple[str, TagWindow] | None:
     """The first of `tags` the user holds now, with its window."""
     user, now = find(user_id), clock.now()
-    for tag in tags if user else ():
+    if user is None:
+        return None
+    for tag in tags:
         window = user.tagsv2.get(tag)
         if window is not None and window.nbf <= now < window.exp:
             return tag, window

@@ -11,7 +11,7 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.core import clock
 from shared.core.errors import AppError
@@ -66,6 +66,6 @@ def check(checked: list[Limit]) -> None:
 
 def failed(checked: list[Limit]) -> None:
     window, _ = _window()
-    expire = datetime.fromtimestamp((window + 2) * window_seconds(), timezone.utc)  # for Firestore's TTL policy
+    expire = datetime.fromtimestamp((window + 2) * window_seconds(), UTC)  # for Firestore's TTL policy
     for limit in checked:
         limit.ref(window).set({"failures": increment(1), "kind": limit.kind, "expire_at": expire}, merge=True)

@@ -17,7 +17,7 @@ route = REGISTRY.route
        summary="Start an upload: the asset, and a signed PUT URL bound to its content type and exact size "
                "(images up to 20 MB, videos up to 2 GB), valid 15 minutes")
 def create_asset(call: Call) -> AssetUpload:
-    return service.create(call.principal.user_id, call.body)
+    return service.create(call.caller.user_id, call.body)
 
 
 @route("POST", "/assets/{asset_id}/artifacts", surface=SURFACE, scope="role:creator", owner=ASSET, body=ArtifactCreate,

@@ -14,14 +14,15 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from pydantic import Field
 
 from shared.assets import encoding, keys, service, storage
-from shared.assets.models import Asset, EncodedFile, Encoding, EncodeStatus, Rendition
+from shared.assets.models import Artifact, Asset, EncodedFile, EncodeStatus, Encoding, Rendition, StoredFile
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
-from shared.core.firestore import db, run_transaction
+from shared.core.firestore import Txn, db, run_transaction
 from shared.core.options import FunctionOptions, QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 
@@ -53,13 +54,13 @@ class Unencodable(Exception):
     """ffmpeg refused the file: no retry will change that."""
 
 
-def queue(txn, fx: steps.Effects, asset_id: str) -> str:
+def queue(txn: Txn, fx: steps.Effects, asset_id: str) -> str:
     """Queue the encode of a claimed, probed source once per generation, with its content key
     (seeds: `trigger_encode_message`, `trigger_encode_gcp_transcoder`)."""
     asset = service.get(asset_id, txn)
     if not asset.claims or not asset.probed or asset.status == "failed":
         return "not claimed and probed yet"
-    generation = asset.source.generation
+    generation = _source(asset).generation
     if asset.encoding and asset.encoding.generation == generation:
         return "queued before"
     key = keys.ensure(txn, asset.id, generation)
@@ -78,8 +79,11 @@ def encode_asset(args: EncodeArgs) -> str:
         return f"already {asset.encoding.status}"
     _record(args, status="encoding")
     _attempting(args)
+    key = keys.get(asset.encoding.key_id)
+    if key is None:  # made in the transaction that queued the encode, and never deleted
+        raise LookupError(f"content key {asset.encoding.key_id} of asset {asset.id} is missing")
     try:
-        outputs, renditions = _encode(asset, keys.get(asset.encoding.key_id))
+        outputs, renditions = _encode(asset, key)
     except Unencodable as refused:
         return _record(args, status="failed", reason=str(refused))
     return _record(args, status="ready", outputs=outputs, renditions=renditions)
@@ -88,12 +92,12 @@ def encode_asset(args: EncodeArgs) -> str:
 def _record(args: EncodeArgs, status: str, reason: str | None = None, outputs=None, renditions=None) -> str:
     """One step per status: `encoding` publishes message.processing.started, ready and failed
     publish asset.encoded. Only the job's own generation, and only forward."""
-    def body(txn, fx: steps.Effects) -> str:
+    def body(txn: Txn, fx: steps.Effects) -> str:
         enc = service.get(args.asset_id, txn).encoding
         if enc is None or enc.generation != args.generation or enc.status in ("ready", "failed"):
             return "superseded"
         now = clock.now()
-        change = {"encoding.status": status}
+        change: dict[str, Any] = {"encoding.status": status}
         if status == "encoding":
             change["encoding.started_at"] = now
         else:
@@ -113,7 +117,7 @@ def _record(args: EncodeArgs, status: str, reason: str | None = None, outputs=No
 
 def _attempting(args: EncodeArgs) -> None:
     """When this attempt started: the stalled-encode backstop waits for attempts, not for the queue."""
-    def touch(txn) -> None:
+    def touch(txn: Txn) -> None:
         enc = service.get(args.asset_id, txn).encoding
         if enc and enc.generation == args.generation and enc.status == "encoding":
             txn.update(service.asset_ref(args.asset_id), {"encoding.attempt_at": clock.now()})
@@ -148,13 +152,13 @@ def _encode(asset: Asset, key: keys.ContentKey) -> tuple[dict[str, EncodedFile],
         source = os.path.join(work, "source")
         _download(asset, source)
         key_file = os.path.join(work, "key")
-        with open(key_file, "wb") as f:
-            f.write(key.secret)
-        uploaded = {a.label: a.id for a in (asset.thumbnail(), _trailer(asset)) if a}
+        with open(key_file, "wb") as secret:
+            secret.write(key.secret)
+        uploaded: dict[str, str] = {a.label: a.id for a in (asset.thumbnail(), _trailer(asset)) if a}
         if asset.kind == "video":
             info = os.path.join(work, "key-info")
-            with open(info, "w") as f:  # the playlists name the key by id; the API answers it
-                f.write(encoding.key_info(f"key:{key.key_id}", key_file))
+            with open(info, "w") as key_info:  # the playlists name the key by id; the API answers it
+                key_info.write(encoding.key_info(f"key:{key.key_id}", key_file))
             plan = encoding.video(asset.metadata, source, os.path.join(work, "out"), info, uploaded)
         else:
             plan = encoding.image(asset.metadata, source, os.path.join(work, "out"), uploaded)
@@ -163,26 +167,41 @@ def _encode(asset: Asset, key: keys.ContentKey) -> tuple[dict[str, EncodedFile],
         return _publish(asset, plan, key, os.path.join(work, "out"))
 
 
-def _trailer(asset: Asset):
+def _trailer(asset: Asset) -> Artifact | None:
     found = [a for a in asset.artifacts.values() if a.label == "trailer" and a.status == "uploaded" and a.metadata]
-    return max(found, key=lambda a: a.file.uploaded_at, default=None)
+    return max(found, key=lambda a: a.uploaded_file.uploaded_at, default=None)
+
+
+def _source(asset: Asset) -> StoredFile:
+    """The source of an asset that is probed or being encoded: it has one."""
+    if asset.source is None:
+        raise ValueError(f"asset {asset.id} has no source")
+    return asset.source
+
+
+def _encoding(asset: Asset) -> Encoding:
+    """The encode of an asset being encoded (encode_asset has checked it is there)."""
+    if asset.encoding is None:
+        raise ValueError(f"asset {asset.id} has no encoding")
+    return asset.encoding
 
 
 def _download(asset: Asset, path: str) -> None:
     from google.api_core.exceptions import NotFound
 
+    source = _source(asset)
     blob = storage.client().bucket(storage.bucket_name(service.BUCKET)).blob(
-        asset.source.object_name, generation=asset.encoding.generation)
+        source.object_name, generation=_encoding(asset).generation)
     try:
         blob.download_to_filename(path)
     except NotFound:
         raise Unencodable("the upload is gone") from None
     except Exception as trouble:
-        raise Retry(f"could not read {asset.source.object_name}: {trouble}") from None
+        raise Retry(f"could not read {source.object_name}: {trouble}") from None
 
 
 def _prefix(asset: Asset) -> str:
-    return f"assets/{asset.id}/{asset.encoding.generation}"
+    return f"assets/{asset.id}/{_encoding(asset).generation}"
 
 
 def _publish(asset: Asset, plan: encoding.Plan, key: keys.ContentKey, out: str):
@@ -195,10 +214,10 @@ def _publish(asset: Asset, plan: encoding.Plan, key: keys.ContentKey, out: str):
         name = f"{prefix}/{os.path.basename(output.path)}"
         iv = None
         if output.encrypted:
-            with open(output.path, "rb") as f:
-                iv_bytes, sealed = keys.encrypt(key.secret, name, f.read())
-            with open(output.path, "wb") as f:
-                f.write(sealed)
+            with open(output.path, "rb") as clear:
+                iv_bytes, sealed = keys.encrypt(key.secret, name, clear.read())
+            with open(output.path, "wb") as out_file:
+                out_file.write(sealed)
             iv = iv_bytes.hex()
         files.append((output.path, name, output.content_type))
         outputs[output.label] = EncodedFile(object_name=name, content_type=output.content_type,
@@ -206,8 +225,8 @@ def _publish(asset: Asset, plan: encoding.Plan, key: keys.ContentKey, out: str):
     renditions = []
     for r in plan.renditions:
         folder = os.path.join(out, "hls", r["name"])
-        with open(os.path.join(folder, "index.m3u8")) as f:
-            segments = encoding.segments(f.read())
+        with open(os.path.join(folder, "index.m3u8")) as playlist:
+            segments = encoding.segments(playlist.read())
         for name in sorted(os.listdir(folder)):
             kind = "application/vnd.apple.mpegurl" if name.endswith(".m3u8") else "video/mp2t"
             files.append((os.path.join(folder, name), f"{prefix}/hls/{r['name']}/{name}", kind))
@@ -236,14 +255,14 @@ def _copy(asset: Asset, artifact_id: str, name: str, bucket) -> EncodedFile:
     """An uploaded artifact into the media bucket as it is: a server-side rewrite, no re-encode
     (seeds: `trigger_upload_custom_thumbnail`, the uploaded-trailer branch of `trigger_encode_trailer`)."""
     artifact = asset.artifacts[artifact_id]
+    file = artifact.uploaded_file  # the plan copies uploaded artifacts only
     source = storage.client().bucket(storage.bucket_name(service.BUCKET)).blob(
-        service.artifact_object(asset.id, artifact_id), generation=artifact.file.generation)
+        service.artifact_object(asset.id, artifact_id), generation=file.generation)
     target = bucket.blob(name)
     token, _, _ = target.rewrite(source)
     while token is not None:  # large objects across buckets take more than one call
         token, _, _ = target.rewrite(source, token=token)
-    return EncodedFile(object_name=name, content_type=artifact.content_type, size=artifact.file.size,
-                       copied_from=artifact_id)
+    return EncodedFile(object_name=name, content_type=artifact.content_type, size=file.size, copied_from=artifact_id)
 
 
 # An attempt runs at most 1,800 s and Cloud Tasks waits at most 900 s before the next one; a queue
@@ -274,5 +293,6 @@ def fail_stalled(now: float) -> int:
     A run finishing later finds it failed and changes nothing."""
     failed = 0
     for asset_id, generation in stalled(now):
-        failed += _record(EncodeArgs(asset_id=asset_id, generation=generation), "failed", STALLED_REASON) == STALLED_REASON
+        args = EncodeArgs(asset_id=asset_id, generation=generation)
+        failed += _record(args, "failed", STALLED_REASON) == STALLED_REASON
     return failed

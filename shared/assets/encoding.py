@@ -74,7 +74,8 @@ def video(meta: dict, source: str, work: str, key_info: str, uploaded: dict[str,
         plan.outputs += [Output("trailer", out("trailer.mp4"), "video/mp4"),
                          Output("trailer-blurred", out("trailer-blurred.mp4"), "video/mp4")]
     plan.commands.append(["-i", source, "-map", "0:v:0", "-vf", _blur(), "-c:v", "libx264", "-preset", "ultrafast",
-                          "-pix_fmt", "yuv420p", "-crf", "32", "-an", "-movflags", "+faststart", out("source-blurred.mp4")])
+                          "-pix_fmt", "yuv420p", "-crf", "32", "-an", "-movflags", "+faststart",
+                          out("source-blurred.mp4")])
     plan.outputs.append(Output("SOURCE-blurred", out("source-blurred.mp4"), "video/mp4"))
 
     # periodic_rekey: the key info is read for each segment, so each gets its own IV (its sequence number)
@@ -91,7 +92,8 @@ def video(meta: dict, source: str, work: str, key_info: str, uploaded: dict[str,
             codecs = [*scale, *X264, "-crf", "23" if name == "source" else "26",
                       "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "-c:a", "aac", "-b:a", "128k"]
         plan.commands.append(["-i", source, *streams, *codecs, *hls,
-                              "-hls_segment_filename", os.path.join(folder, "%04d.ts"), os.path.join(folder, "index.m3u8")])
+                              "-hls_segment_filename", os.path.join(folder, "%04d.ts"),
+                              os.path.join(folder, "index.m3u8")])
         plan.renditions.append({"name": name, "height": to_height,
                                 "width": width if name == "source" else _even(width, height, to_height)})
     plan.outputs.append(Output("hls", out("hls"), "application/vnd.apple.mpegurl", encrypted=True))
@@ -104,13 +106,15 @@ def image(meta: dict, source: str, work: str, uploaded: dict[str, str]) -> Plan:
     out = lambda name: os.path.join(work, name)  # noqa: E731
     widths = sorted({min(width, MAX_IMAGE_WIDTH), *(w for w in IMAGE_WIDTHS if w < width)}, reverse=True)
     for w in widths:  # encrypted after encoding (shared.assets.keys)
-        plan.commands.append(["-i", source, "-frames:v", "1", "-vf", f"scale={w}:-2", "-q:v", "3", out(f"image-{w}.jpg")])
+        plan.commands.append(["-i", source, "-frames:v", "1", "-vf", f"scale={w}:-2", "-q:v", "3",
+                              out(f"image-{w}.jpg")])
         plan.outputs.append(Output(f"image-{w}", out(f"image-{w}.jpg"), "image/jpeg", encrypted=True))
     if "thumbnail" in uploaded:
         plan.copies["thumbnail"] = uploaded["thumbnail"]
     else:  # blurred: a clear thumbnail of an image is the image itself, shown to locked viewers
         plan.commands.append(["-i", source, "-frames:v", "1", "-vf",
-                              f"scale='min({THUMBNAIL_WIDTH},iw)':-2,gblur=sigma=20", "-q:v", "5", out("thumbnail.jpg")])
+                              f"scale='min({THUMBNAIL_WIDTH},iw)':-2,gblur=sigma=20", "-q:v", "5",
+                              out("thumbnail.jpg")])
         plan.outputs.append(Output("thumbnail", out("thumbnail.jpg"), "image/jpeg"))
     plan.commands.append(["-i", source, "-frames:v", "1", "-vf", f"scale='min({THUMBNAIL_WIDTH},iw)':-2,gblur=sigma=20",
                           "-q:v", "5", out("preview.jpg")])

@@ -12,7 +12,7 @@ import os
 from pydantic import BaseModel
 
 from shared.core import clock
-from shared.core.firestore import db
+from shared.core.firestore import Txn, db
 
 KEYS = "content_keys"
 
@@ -38,7 +38,7 @@ def key_id(asset_id: str, generation: int) -> str:
     return hashlib.sha256(f"{asset_id}:{generation}".encode()).hexdigest()[:24]
 
 
-def ensure(txn, asset_id: str, generation: int) -> ContentKey:
+def ensure(txn: Txn, asset_id: str, generation: int) -> ContentKey:
     """This generation's key, made if missing, in the caller's transaction: call it after the
     caller's reads and before its writes (a key never changes once anything is encrypted with it)."""
     snap = key_ref(key_id(asset_id, generation)).get(transaction=txn)

@@ -65,6 +65,13 @@ class Artifact(BaseModel):
     metadata: dict = Field(default_factory=dict, description="probed, as the asset's")
     reason: str | None = None
 
+    @property
+    def uploaded_file(self) -> StoredFile:
+        """The file of an uploaded artifact (its status becomes "uploaded" only with its file)."""
+        if self.file is None:
+            raise ValueError(f"artifact {self.id} has no file")
+        return self.file
+
 
 class EncodedFile(BaseModel):
     """One output of the encoder, in the media bucket."""
@@ -122,7 +129,7 @@ class Asset(BaseModel):
         """The newest uploaded thumbnail that probed as the image it claims to be."""
         found = [a for a in self.artifacts.values() if a.label == "thumbnail" and a.status == "uploaded"
                  and a.metadata and a.file]
-        return max(found, key=lambda a: a.file.uploaded_at, default=None)
+        return max(found, key=lambda a: a.uploaded_file.uploaded_at, default=None)
 
     @property
     def probed(self) -> bool:

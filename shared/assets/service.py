@@ -17,10 +17,11 @@ from shared.assets.models import (
     StoredFile,
     Upload,
 )
+from shared.assets.signals import ASSET_CREATED, PROBE_ASSET, ProbeArgs, StorageObject
 from shared.core import clock, ids, steps
 from shared.core.errors import Conflict
-from shared.core.firestore import db, document, load
-from shared.assets.signals import ASSET_CREATED, PROBE_ASSET, ProbeArgs, StorageObject
+from shared.core.firestore import Txn, db, document, load
+from shared.core.steps import Effects
 
 log = logging.getLogger(__name__)
 ASSETS, BUCKET = "assets", "assets"
@@ -32,7 +33,7 @@ def asset_ref(asset_id: str):
     return db().collection(ASSETS).document(asset_id)
 
 
-def get(asset_id: str, txn=None) -> Asset:
+def get(asset_id: str, txn: Txn | None = None) -> Asset:
     return load(asset_ref(asset_id), Asset, "asset", txn)
 
 
@@ -59,7 +60,7 @@ def create(user_id: str, request: FileRequest) -> AssetUpload:
                   content_type=request.content_type, size=request.size, created_at=clock.now())
     upload = _upload(source_object(asset.id), request)
 
-    def body(txn, fx: steps.Effects) -> AssetUpload:
+    def body(txn: Txn, fx: steps.Effects) -> AssetUpload:
         txn.create(asset_ref(asset.id), document(asset))
         fx.publish(ASSET_CREATED, AssetCreated(asset_id=asset.id, user_id=user_id, kind=asset.kind))
         return AssetUpload(asset=asset, upload=upload)
@@ -71,7 +72,7 @@ def add_artifact(asset_id: str, request: ArtifactCreate) -> ArtifactUpload:
     artifact = Artifact(id=ids.new_id(), label=request.label, content_type=request.content_type, size=request.size)
     upload = _upload(artifact_object(asset_id, artifact.id), request)
 
-    def body(txn, fx) -> ArtifactUpload:
+    def body(txn: Txn, fx: Effects) -> ArtifactUpload:
         asset = get(asset_id, txn)
         if asset.status == "failed":
             raise Conflict("this asset failed; upload a new one", code="asset_failed")
@@ -96,13 +97,13 @@ def _mismatch(declared_type: str, declared_size: int, file: StoredFile) -> str |
     return None
 
 
-def take_upload(txn, fx: steps.Effects, obj: StorageObject) -> str:
+def take_upload(txn: Txn, fx: steps.Effects, obj: StorageObject) -> str:
     """An object finalized in the bucket becomes the asset's source or one artifact's file. An
     older generation than the one kept, or a repeat, changes nothing; an object nobody asked for
     is ignored (logged)."""
     found = OBJECT.fullmatch(obj.name) if obj.bucket == storage.bucket_name(BUCKET) else None
     snap = asset_ref(found["asset"]).get(transaction=txn) if found else None
-    if snap is None or not snap.exists:
+    if found is None or snap is None or not snap.exists:
         log.warning("an object nobody asked for: %s/%s", obj.bucket, obj.name)
         return "ignored"
     asset = Asset.model_validate({**snap.to_dict(), "id": snap.id})

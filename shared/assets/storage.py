@@ -62,8 +62,9 @@ def upload_url(bucket: str, object_name: str, content_type: str, size: int) -> t
     create the object, not replace it); and the headers the PUT must send."""
     signed = {"x-goog-content-length-range": f"{size},{size}", "x-goog-if-generation-match": "0"}
     blob = client().bucket(bucket_name(bucket)).blob(object_name)
+    # it adds Host to what it gets
     url = blob.generate_signed_url(version="v4", method="PUT", expiration=timedelta(seconds=UPLOAD_SECONDS),
-                                   content_type=content_type, headers=dict(signed), **_signing())  # it adds Host to what it gets
+                                   content_type=content_type, headers=dict(signed), **_signing())
     return url, {"Content-Type": content_type, **signed}
 
 

@@ -3,11 +3,14 @@ metadata, or it fails with the reason (a failed source fails the asset). One run
 generation; a repeat changes nothing."""
 from __future__ import annotations
 
+from typing import Any
+
 from shared.assets import probe, service, storage
 from shared.assets.models import Asset, AssetClaimed, AssetProbed
 from shared.assets.signals import ASSET_CLAIMED, ASSET_PROBED, CLAIM_ASSET, PROBE_ASSET, ClaimArgs, ProbeArgs
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
+from shared.core.firestore import Txn
 
 CHUNK = 2 * 1024 * 1024  # read from the bucket in these: the index of an MP4 may sit at its end
 
@@ -16,7 +19,7 @@ CHUNK = 2 * 1024 * 1024  # read from the bucket in these: the index of an MP4 ma
 def claim_asset(args: ClaimArgs) -> str:
     """The post's claim time under the asset's claims, then `asset.claimed` (seed 004). Probed or
     not: a probe that finishes later publishes `asset.probed`, and the claiming posts follow it."""
-    def body(txn, fx: steps.Effects) -> str:
+    def body(txn: Txn, fx: steps.Effects) -> str:
         service.get(args.asset_id, txn)
         txn.update(service.asset_ref(args.asset_id), {f"claims.{args.post_id}": clock.now()})
         fx.publish(ASSET_CLAIMED, AssetClaimed(asset_id=args.asset_id, post_id=args.post_id))
@@ -61,12 +64,12 @@ def probe_asset(args: ProbeArgs) -> str:
     except Exception as trouble:  # the bucket did not answer: Cloud Tasks tries again
         raise Retry(f"could not read {file.object_name}: {trouble}") from None
 
-    def body(txn, fx: steps.Effects) -> str:
+    def body(txn: Txn, fx: steps.Effects) -> str:
         current, _, _, _ = _target(service.get(args.asset_id, txn), args)
         if current is None or current.generation != args.generation:
             return "another upload replaced it"
         prefix = "" if args.artifact_id is None else f"artifacts.{args.artifact_id}."
-        change = {f"{prefix}metadata": {**meta, "generation": args.generation}}
+        change: dict[str, Any] = {f"{prefix}metadata": {**meta, "generation": args.generation}}
         if reason:
             change |= {f"{prefix}status": "failed", f"{prefix}reason": reason}
         txn.update(service.asset_ref(args.asset_id), change)

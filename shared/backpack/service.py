@@ -3,14 +3,15 @@ tag an item activates is the accounts feature's (`accounts.activate_tag`), writt
 step; a post voucher is used by the posts feature's unlock, through `take_voucher` in its step."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from shared import access_cache
 from shared.accounts import service as accounts
 from shared.backpack.models import BackpackItem, pass_tag, pick_voucher
 from shared.core import clock, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict
-from shared.core.firestore import db, document, each, load, where
+from shared.core.firestore import Txn, as_model, db, document, each, load, where
+from shared.core.steps import Effects
 
 ITEMS = "backpack_items"
 
@@ -19,7 +20,7 @@ def item_ref(item_id: str):
     return db().collection(ITEMS).document(item_id)
 
 
-def get(item_id: str, txn=None) -> BackpackItem:
+def get(item_id: str, txn: Txn | None = None) -> BackpackItem:
     return load(item_ref(item_id), BackpackItem, "backpack_item", txn)
 
 
@@ -47,7 +48,7 @@ def new_voucher(user_id: str, creator_id: str | None, source: str) -> BackpackIt
                         granted_at=clock.now())
 
 
-def put(txn, item: BackpackItem) -> None:
+def put(txn: Txn, item: BackpackItem) -> None:
     """Into its owner's backpack, inside the caller's transaction (after its reads)."""
     txn.create(item_ref(item.id), document(item))
 
@@ -57,7 +58,7 @@ def grant_pass(user_id: str, streamer_id: str | None, seconds: int, source: str,
     """A livestream pass into the user's backpack, not yet running: its holder activates it."""
     item = new_pass(user_id, streamer_id, seconds, source)
 
-    def body(txn, fx) -> BackpackItem:
+    def body(txn: Txn, fx: Effects) -> BackpackItem:
         accounts.get(user_id, txn)  # 404 for a user who has no account
         put(txn, item)
         return item
@@ -70,7 +71,7 @@ def grant_voucher(user_id: str, creator_id: str | None, source: str,
     """A post voucher into the user's backpack: unlocks one post (of `creator_id`, or anyone's)."""
     item = new_voucher(user_id, creator_id, source)
 
-    def body(txn, fx) -> BackpackItem:
+    def body(txn: Txn, fx: Effects) -> BackpackItem:
         accounts.get(user_id, txn)  # 404 for a user who has no account
         put(txn, item)
         return item
@@ -82,12 +83,12 @@ class NoVoucher(Conflict):
     code = "no_voucher"
 
 
-def take_voucher(txn, user_id: str, creator_id: str, post_id: str) -> Callable[[], BackpackItem]:
+def take_voucher(txn: Txn, user_id: str, creator_id: str, post_id: str) -> Callable[[], BackpackItem]:
     """The user's voucher for a post of `creator_id`, inside the caller's transaction: reads the
     candidates now (raises NoVoucher when none fits) and returns the write that marks the chosen
     one used for `post_id`, to call once the transaction's other reads are done."""
     query = where(ITEMS, user_id=user_id, type="post_voucher", status="available")
-    candidates = [BackpackItem.model_validate({**snap.to_dict(), "id": snap.id}) for snap in txn.get(query)]
+    candidates = [as_model(BackpackItem, snap) for snap in txn.get(query)]
     chosen = pick_voucher(candidates, creator_id)
     if chosen is None:
         raise NoVoucher("no voucher for this creator's posts in your backpack",
@@ -101,7 +102,7 @@ def take_voucher(txn, user_id: str, creator_id: str, post_id: str) -> Callable[[
     return write
 
 
-def revoke(txn, item_id: str):
+def revoke(txn: Txn, item_id: str):
     """Take an item back (a refunded order): a pass already running loses the time it added. Reads
     now; returns the write (giving the revoked item) to call after the transaction's other reads."""
     item = get(item_id, txn)
@@ -123,7 +124,7 @@ def revoke(txn, item_id: str):
 def activate(user_id: str, item_id: str) -> BackpackItem:
     """Start the pass: its seconds run from now, or extend the same pass still running (seed 004:
     activation puts `livestream_pass` under `tagsv2` with `nbf`/`exp`). Once per item."""
-    def body(txn, fx) -> BackpackItem:
+    def body(txn: Txn, fx: Effects) -> BackpackItem:
         item = get(item_id, txn)
         if item.type == "post_voucher":
             raise Conflict("a post voucher is not activated: it is used by unlocking a post with the cost Voucher",
@@ -132,6 +133,7 @@ def activate(user_id: str, item_id: str) -> BackpackItem:
             raise Conflict("this item cannot be activated", code="item_not_activatable")
         if item.status != "available":
             raise Conflict("this item has already been activated", code="item_activated")
+        assert item.tag is not None and item.seconds is not None  # new_pass() gives a pass both
         window = accounts.activate_tag(txn, user_id, item.tag, item.seconds)
         activated = item.model_copy(update={"status": "activated", "activated_at": clock.now(), "window": window})
         txn.update(item_ref(item_id), {"status": "activated", "activated_at": activated.activated_at,

@@ -28,26 +28,26 @@ route = REGISTRY.route
                                 "messaging diamonds, a gift pays diamonds, both to the recipient less the platform's "
                                 "share; delivered as chat.message on private-user@{user_id}")
 def send_message(call: Call) -> Message:
-    return service.send(call.principal.user_id, call.params["user_id"], call.body,
-                        CREATOR in call.principal.scopes, call.client_key)
+    return service.send(call.caller.user_id, call.params["user_id"], call.body,
+                        CREATOR in call.caller.scopes, call.client_key)
 
 
 @route("GET", "/chats", surface=SURFACE, query=ChatPageQuery, response=ChatPage,
        summary="Your chats, the newest message first; pass next_cursor as cursor for more")
 def list_chats(call: Call) -> ChatPage:
-    return service.chats_of(call.principal.user_id, call.query.cursor, call.query.limit)
+    return service.chats_of(call.caller.user_id, call.query.cursor, call.query.limit)
 
 
 @route("GET", "/chats/{user_id}/messages", surface=SURFACE, query=PageQuery, response=MessagePage,
        summary="Your messages with a user, newest first; pass next_cursor as cursor for more")
 def list_messages(call: Call) -> MessagePage:
-    return service.messages_with(call.principal.user_id, call.params["user_id"], call.query.cursor, call.query.limit)
+    return service.messages_with(call.caller.user_id, call.params["user_id"], call.query.cursor, call.query.limit)
 
 
 @route("PUT", "/me/chat-price", surface=SURFACE, scope=CREATOR, body=ChatPriceRequest, response=ChatPrice,
        summary="Your price per message in messaging diamonds, paid by non-creators (0: free)")
 def set_chat_price(call: Call) -> ChatPrice:
-    return service.set_price(call.principal.user_id, call.body.amount)
+    return service.set_price(call.caller.user_id, call.body.amount)
 
 
 @route("GET", "/users/{user_id}/chat-price", surface=SURFACE, response=ChatPrice,

@@ -28,7 +28,7 @@ class MessageRequest(BaseModel):
     gift: GiftInMessage | None = None
 
     @model_validator(mode="after")
-    def _something(self) -> "MessageRequest":
+    def _something(self) -> MessageRequest:
         if self.text is None and self.gift is None:
             raise ValueError("a message needs a text, a gift or both")
         if self.text is not None and not self.text.strip():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from shared.core.errors import field_error
 from shared.gifts.models import GiftProduct
 from shared.ledger import book
-from shared.ledger.models import DIAMOND, earnings, revenue, wallet
+from shared.ledger.models import DIAMOND, Currency, earnings, revenue, wallet
 
-MESSAGING = "messaging_diamond"
+MESSAGING: Currency = "messaging_diamond"
 GIFT_TAG = "livestream"  # the seeds' LIVESTREAM_GIFT_TAG: a general gift (tickets carry the show tags)
 KARAOKE = "karaoke-"  # commands to a streamer's toys: they need a live session
 

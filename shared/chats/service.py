@@ -19,15 +19,14 @@ from shared.chats.models import (
     MessagePage,
     MessageRequest,
 )
-from shared.core import clock, ids, steps
+from shared.core import clock, ids, pusher, steps
 from shared.core.config import settings
 from shared.core.errors import NotFound, field_error
-from shared.core.firestore import as_model, db, document
+from shared.core.firestore import Txn, as_model, db, document
 from shared.core.registry import REGISTRY
 from shared.gifts import service as gifts
-from shared.ledger.spending import spent
 from shared.ledger import book
-from shared.core import pusher
+from shared.ledger.spending import spent
 
 CHATS, MESSAGES, PRICES = "chats", "messages", "chat_prices"
 MESSAGE_EVENT = "chat.message"
@@ -50,7 +49,7 @@ def price_ref(user_id: str):
 # --- prices -----------------------------------------------------------------------------------
 
 
-def price_of(user_id: str, txn=None) -> ChatPrice:
+def price_of(user_id: str, txn: Txn | None = None) -> ChatPrice:
     snap = price_ref(user_id).get(transaction=txn)
     if not snap.exists:
         return ChatPrice(user_id=user_id, amount=0)
@@ -82,13 +81,13 @@ def send(sender_id: str, recipient_id: str, request: MessageRequest, sender_is_c
     chat_id, message_id = rules.chat_id(sender_id, recipient_id), ids.new_id()
     share = settings().platform_share_percent
 
-    def body(txn, fx: steps.Effects) -> Message:
+    def body(txn: Txn, fx: steps.Effects) -> Message:
         # every read before the ledger's writes and ours
         chat_snap = chat_ref(chat_id).get(transaction=txn)
         due = rules.message_due(price_of(recipient_id, txn).amount, sender_is_creator)
         quantity = request.gift.quantity if request.gift else 0
         gift_amount = item.price * quantity if item else 0
-        meta = {"chat_id": chat_id, "message_id": message_id}
+        meta: dict[str, str | int] = {"chat_id": chat_id, "message_id": message_id}
         if item:
             meta |= {"product_id": item.id, "quantity": quantity}
         moves = rules.payments(message_id, sender_id, recipient_id, due, gift_amount, share, meta)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from shared.core import clock
 from shared.core.firestore import db
@@ -30,7 +30,7 @@ class ClaimTimeout(Exception):
 def _lease() -> dict:
     until = clock.now() + LEASE_SECONDS
     # expire_at: Firestore's TTL policy (infra/terraform) removes claims a crashed holder left
-    return {"until": until, "expire_at": datetime.fromtimestamp(until + 86400, timezone.utc)}
+    return {"until": until, "expire_at": datetime.fromtimestamp(until + 86400, UTC)}
 
 
 def _ref(name: str):

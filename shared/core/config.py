@@ -77,7 +77,8 @@ class Settings:
         return self.secret("SHOP_SECRET")
 
 
-SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY", "SHOP_SECRET")  # what FunctionOptions.secrets may name
+# what FunctionOptions.secrets may name
+SECRETS = ("JWT_SECRET", "TASK_SECRET", "PUSHER_SECRET", "RTC_SECRET_KEY", "RTC_APP_KEY", "SHOP_SECRET")
 LOCAL_SECRETS = {
     "JWT_SECRET": "local-jwt-secret-change-me-0123456789abcdef",
     "TASK_SECRET": "local-task-secret-change-me-0123456789abcdef",

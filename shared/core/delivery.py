@@ -92,6 +92,8 @@ def _run_task(name: str, body: bytes, signature: str | None) -> tuple[int, dict]
             bad = ValidationFailed("bad task arguments", details=details)
             log.error("task %s has arguments no retry can fix: %s; dropped", name, details)
             return 200, {"task": name, "result": f"dropped: {bad.code}"}
+        if spec.handler is None:  # Registry.check() refuses a task without one
+            raise TypeError(f"task {name} has no handler")
         try:
             return 200, {"task": name, "result": spec.handler(args)}
         except AlreadyApplied as repeat:

@@ -2,29 +2,59 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import random
+import threading
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from shared.core.config import settings
 from shared.core.errors import NotFound
 
+if TYPE_CHECKING:
+    from google.cloud.firestore import Transaction as Txn
+    from google.cloud.firestore_v1 import Increment
+    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore_v1.field_path import FieldPath
+else:
+    Txn = Any  # the real class would load google.cloud.firestore at import: kept for first use
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_LOADING = threading.Lock()
+# the library's names other modules use, as `from shared.core.firestore import FieldFilter` (see library())
+_NAMES = {"FieldFilter": "google.cloud.firestore_v1.base_query", "FieldPath": "google.cloud.firestore_v1.field_path",
+          "Increment": "google.cloud.firestore_v1"}
+
+
+def library():
+    """google.cloud.firestore, imported on first use (entry points that never touch Firestore skip
+    ~240 ms), by one thread at a time. Its modules import each other in a cycle (firestore_v1 ->
+    query -> base_query -> firestore_v1): threads that import it at once through different modules,
+    as the first requests and receivers of a new instance do (db() here, FieldFilter there), get
+    partly initialised modules and ImportError. So shared/ takes the library from here only."""
+    with _LOADING:
+        from google.cloud import firestore
+    return firestore
+
+
+def __getattr__(name: str):
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    library()
+    return getattr(importlib.import_module(_NAMES[name]), name)
 
 
 @functools.cache
 def db():
-    # imported here: entry points that never touch Firestore skip ~240 ms
-    from google.cloud import firestore
-
-    return firestore.Client(project=settings().project)
+    return library().Client(project=settings().project)
 
 
-def run_transaction(body: Callable[[Any], T], rounds: int = 8) -> T:
+def run_transaction(body: Callable[[Txn], T], rounds: int = 8) -> T:
     """Run `body(txn)` in a transaction; it is re-run on contention, so it must have no side effects.
 
     Firestore locks documents a transaction reads: contenders that all read then write one document
@@ -33,9 +63,8 @@ def run_transaction(body: Callable[[Any], T], rounds: int = 8) -> T:
     contenders fall into line instead of colliding again.
     """
     from google.api_core.exceptions import Aborted
-    from google.cloud import firestore
 
-    transactional = firestore.transactional(body)
+    transactional = library().transactional(body)
     for round_ in range(rounds):
         try:
             return transactional(db().transaction(max_attempts=3))
@@ -48,28 +77,20 @@ def run_transaction(body: Callable[[Any], T], rounds: int = 8) -> T:
 
 
 def increment(n: int):
-    from google.cloud import firestore
-
-    return firestore.Increment(n)
+    return library().Increment(n)
 
 
 def array_union(values: list):
-    from google.cloud import firestore
-
-    return firestore.ArrayUnion(values)
+    return library().ArrayUnion(values)
 
 
 def array_remove(values: list):
-    from google.cloud import firestore
-
-    return firestore.ArrayRemove(values)
+    return library().ArrayRemove(values)
 
 
 def delete_field():
     """Removes a field (a map entry, by its dotted path) in an update."""
-    from google.cloud import firestore
-
-    return firestore.DELETE_FIELD
+    return library().DELETE_FIELD
 
 
 def as_model(model, snap):
@@ -107,7 +128,7 @@ def each(query, model, page: int = 200):
         last = snaps[-1]
 
 
-def load(ref, model, name: str, txn=None):
+def load(ref, model, name: str, txn: Txn | None = None):
     """The document at `ref` as `model`, or a 404 naming it (e.g. name="goal": code goal_not_found)."""
     snap = ref.get(transaction=txn)
     if not snap.exists:
@@ -118,11 +139,11 @@ def load(ref, model, name: str, txn=None):
 def where(collection: str, *ranges: tuple[str, str, Any], **equals):
     """A query on equality filters, dotted field paths as `field__sub` (conditions__session_id),
     and range filters given as (field, op, value)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    field_filter = library().FieldFilter
 
     query = db().collection(collection)
     for name, value in equals.items():
-        query = query.where(filter=FieldFilter(name.replace("__", "."), "==", value))
+        query = query.where(filter=field_filter(name.replace("__", "."), "==", value))
     for name, op, value in ranges:
-        query = query.where(filter=FieldFilter(name, op, value))
+        query = query.where(filter=field_filter(name, op, value))
     return query

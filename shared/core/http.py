@@ -13,9 +13,9 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
@@ -78,6 +78,13 @@ class Call:
     cookies: dict[str, str] = field(default_factory=dict)
     client_key: ClientKey | None = None  # the caller's Idempotency-Key, on idempotent routes: the step key
     peer: str | None = None  # the address the request came from (a proxy's, behind one)
+
+    @property
+    def caller(self) -> Principal:
+        """The authenticated principal: every route that is not public has one."""
+        if self.principal is None:
+            raise TypeError("a public route has no caller")
+        return self.principal
 
     @property
     def client_address(self) -> str | None:
@@ -272,15 +279,20 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
         route, params = match(method, path, surface)
         principal = None if route.public else authenticate(headers.get("Authorization"))
         query = None
-        if principal and isinstance(route.scope, dict):  # a scope per goal type and the like: the query first
-            query = validate(route.query, args, "query")
-            principal.require(route.scope[query.type])
-        elif principal:
-            principal.require(route.scope)
+        if principal is not None:
+            if isinstance(route.scope, dict):  # a scope per goal type and the like: the query first
+                if route.query is None:
+                    raise TypeError(f"route {method} {route.path} has a scope per query type but no query")
+                query = validate(route.query, args, "query")
+                principal.require(route.scope[query.type])
+            else:
+                principal.require(route.scope)
         for name, value in params.items():
             if not re.fullmatch(route.params[name], value):
                 raise NotFound(f"{name} {value!r} not found")
         if route.owner:
+            if principal is None:  # Registry.check() refuses an owner on a public route
+                raise TypeError(f"route {method} {route.path} names an owner but is public")
             _require_owner(route.owner, params, principal)
         raw = _read(body)  # only now, for an authenticated caller
         if len(raw) > MAX_BODY:
@@ -291,14 +303,14 @@ def respond(method: str, path: str, headers: Any, args: dict, body: bytes | IO[b
             query = validate(route.query, args, "query")
         parsed = _body(route, raw, query)
         key = headers.get(idempotency.HEADER) if route.idempotent and principal else None
-        client_key = None if key is None else idempotency.client_key(
+        client_key = None if key is None or principal is None else idempotency.client_key(
             principal.user_id, key, method, path, args, raw, route.status)
         if client_key and (stored := steps.stored(client_key.step_key)) is not None:
             return Json(*reversed(idempotency.replay(stored, client_key)))  # a retry: the rules do not run again
         try:
             with options.declared(REGISTRY.surface_options[route.surface]):
-                result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers), client_key,
-                                            peer))
+                result = route.handler(Call(principal, params, query, parsed, headers, raw, _cookies(headers),
+                                            client_key, peer))
         except AlreadyApplied as repeat:
             if client_key is None:
                 raise

@@ -20,4 +20,5 @@ def new_id() -> str:
 
 
 def is_object_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_OBJECT_ID.fullmatch(value))  # fullmatch: "$" would let a trailing newline in
+    # fullmatch: "$" would let a trailing newline in
+    return isinstance(value, str) and bool(_OBJECT_ID.fullmatch(value))

@@ -16,8 +16,9 @@ import logging
 import os
 import re
 import sys
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 TRACE_KEY = "logging.googleapis.com/trace"
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
@@ -25,7 +26,7 @@ _SEVERITIES = ((logging.CRITICAL, "CRITICAL"), (logging.ERROR, "ERROR"), (loggin
                (logging.INFO, "INFO"))
 
 # A contextvar, not a thread-local: each request thread (and asyncio task) sees only its own fields.
-_fields: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_fields", default={})
+_fields: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_fields", default={})  # noqa: B039 (never mutated: bound() sets a new dict)
 
 
 def fields() -> dict[str, Any]:
@@ -63,7 +64,7 @@ class JsonFormatter(logging.Formatter):
         entry = {
             "severity": severity(record.levelno),
             "message": message,
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat().replace("+00:00", "Z"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "logger": record.name,
         }
         bound_now = _fields.get()

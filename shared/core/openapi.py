@@ -1,9 +1,12 @@
 """The OpenAPI 3 document, derived from the registry's routes."""
 from __future__ import annotations
 
+from typing import Any, Literal
+
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from shared.core.registry import Registry
+from shared.core.registry import Registry, Route
 
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
 
@@ -34,13 +37,16 @@ def _anchored(pattern: str) -> str:
     return f"^{pattern}$" if "|" not in pattern else f"^(?:{pattern})$"  # the server full-matches it
 
 
-def _bodies(route) -> list:
-    return list(route.body.values()) if isinstance(route.body, dict) else [route.body]
+def _bodies(route: Route) -> list[type[BaseModel]]:
+    if isinstance(route.body, dict):
+        return list(route.body.values())
+    return [] if route.body is None else [route.body]
 
 
 def document(registry: Registry) -> dict:
     models = {m for r in registry.routes for m in (*_bodies(r), r.form, r.response) if m}
-    keyed = sorted(((m, "validation") for m in models), key=lambda pair: pair[0].__name__)
+    mode: Literal["validation"] = "validation"
+    keyed = sorted(((m, mode) for m in models), key=lambda pair: pair[0].__name__)
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}", by_alias=True)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
     paths: dict = {}
@@ -67,7 +73,7 @@ def document(registry: Registry) -> dict:
             schemas_ = [refs[(m, "validation")] for m in _bodies(route)]
             schema = schemas_[0] if len(schemas_) == 1 else {"oneOf": schemas_}
             op["requestBody"] = {"required": not route.body_optional, "content": {JSON: {"schema": schema}}}
-        ok = {"description": "OK"}
+        ok: dict[str, Any] = {"description": "OK"}
         if route.response:
             ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
         op["responses"] = {str(route.status): ok}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Iterator
 
 from shared.core.config import SECRETS as SECRET_NAMES
 

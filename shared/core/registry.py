@@ -11,14 +11,15 @@ derived from it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from shared.core.options import FunctionOptions, QueueOptions
 
-
+P = TypeVar("P", bound=BaseModel)  # a signal's payload model
 OBJECT_ID = r"[0-9a-f]{24}"  # the default format of a path parameter named *_id
 TASK_HANDLER = "task-handler"  # the deployed function running every task not given a worker
 
@@ -28,7 +29,7 @@ def kebab(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Signal:
+class Signal(Generic[P]):
     """A blinker sender of the seeds, now a Pub/Sub topic; `key` names the business id of one event.
 
     `period`: for a clock signal (Cloud Scheduler's tick) whose payload is always the same, the
@@ -37,12 +38,12 @@ class Signal:
     """
 
     sender: str
-    payload: type[BaseModel]
-    key: Callable[[Any], str]
+    payload: type[P]
+    key: Callable[[P], str]
     topic: str
     period: Callable[[], float] | None = None
 
-    def event_id(self, payload: BaseModel, published_at: float | None = None) -> str:
+    def event_id(self, payload: P, published_at: float | None = None) -> str:
         if self.period is not None and published_at is not None:
             return f"{self.sender}:{int(published_at // self.period())}"
         return f"{self.sender}:{self.key(payload)}"
@@ -152,13 +153,14 @@ class Route:
             raise ValueError(f"{where}: params= names {sorted(unknown)}, which are not in the path")
         formats = {}
         for name in self.path_params:
-            formats[name] = self.params.get(name) or (OBJECT_ID if name.endswith("_id") else None)
-            if formats[name] is None:
+            found = self.params.get(name) or (OBJECT_ID if name.endswith("_id") else None)
+            if found is None:
                 raise ValueError(f"{where}: {{{name}}} needs a format: params={{{name!r}: <regex>}}")
             try:
-                re.compile(formats[name])
+                re.compile(found)
             except re.error as exc:
                 raise ValueError(f"{where}: the format of {{{name}}} is not a valid regex: {exc}") from None
+            formats[name] = found
         object.__setattr__(self, "params", formats)  # frozen: complete the defaults once, here
 
     @property
@@ -211,8 +213,8 @@ class Registry:
     worker_options: dict[str, FunctionOptions] = field(default_factory=dict)
     owners: dict[str, Owner] = field(default_factory=dict)
 
-    def signal(self, sender: str, payload: type[BaseModel], key: Callable[[Any], str], topic: str | None = None,
-               period: Callable[[], float] | None = None) -> Signal:
+    def signal(self, sender: str, payload: type[P], key: Callable[[P], str], topic: str | None = None,
+               period: Callable[[], float] | None = None) -> Signal[P]:
         if sender in self.signals:
             raise ValueError(f"signal {sender} declared twice")
         sig = Signal(sender, payload, key, topic or kebab(sender), period)

@@ -69,4 +69,5 @@ def decode(message: dict) -> Message:
     published = message.get("publishTime") or message.get("publish_time")
     published_at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp() if published else None
     return Message(attributes.get("sender", ""), attributes.get("event_id", ""), payload, published_at,
-                   logs.trace_from_header(attributes.get("trace")), str(message.get("messageId") or message.get("message_id") or ""))
+                   logs.trace_from_header(attributes.get("trace")),
+                   str(message.get("messageId") or message.get("message_id") or ""))

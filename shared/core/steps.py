@@ -22,16 +22,17 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
 
 from shared.core import claims, clock, logs, options, pusher, signals, tasks
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, AppError, Busy, Retry
-from shared.core.firestore import db, increment, run_transaction, where
+from shared.core.firestore import Txn, db, increment, run_transaction, where
 from shared.core.registry import REGISTRY, Signal, Task, TaskArgs
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,12 @@ class Effects:
     items: list[dict] = field(default_factory=list)
 
     def publish(self, signal: Signal, payload: BaseModel) -> None:
-        if REGISTRY.signals.get(getattr(signal, "sender", None)) is not signal:
+        if not isinstance(signal, Signal) or REGISTRY.signals.get(signal.sender) is not signal:
             raise TypeError(f"{signal!r} is not a declared signal")
         self.items.append({"kind": "publish", "sender": signal.sender, "payload": signal.checked(payload)})
 
     def schedule(self, task: Task, args: TaskArgs, at: float) -> None:
-        if REGISTRY.tasks.get(getattr(task, "name", None)) is not task:
+        if not isinstance(task, Task) or REGISTRY.tasks.get(task.name) is not task:
             raise TypeError(f"{task!r} is not a declared task")
         options.requires("TASK_SECRET", f"scheduling {task.name}")  # tasks are signed
         self.items.append({"kind": "schedule", "task": task.name, "args": task.checked(args), "at": float(at)})
@@ -110,7 +111,7 @@ def run(key: str, body: Callable[[Any, Effects], Any], *, redelivered: bool = Tr
 def _run(key: str, body, redelivered: bool, claim: str | None, precheck, client_key: ClientKey | None) -> Any:
     ref = marker(key)
 
-    def attempt(txn):
+    def attempt(txn: Txn):
         if ref.get(transaction=txn).exists:
             return None
         fx = Effects()
@@ -121,7 +122,7 @@ def _run(key: str, body, redelivered: bool, claim: str | None, precheck, client_
                  "sweep_at": now + settings().sweep_after if pending else None,
                  "trace": logs.fields().get("trace"),  # effects carry it on, wherever they are applied
                  # a Timestamp: the field Firestore's TTL policy (infra/terraform) deletes by
-                 "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)}
+                 "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, UTC)}
         if client_key is not None:
             plain = result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result
             state |= {"request_hash": client_key.request_hash, "response": {"status": client_key.status, "body": plain}}
@@ -192,7 +193,7 @@ def flush(key: str) -> bool:
     """Apply the step's effects unless that already happened; False while another run holds the lease."""
     ref = marker(key)
 
-    def claim(txn):
+    def claim(txn: Txn):
         snap = ref.get(transaction=txn)
         state = snap.to_dict() if snap.exists else {}
         if not snap.exists or state.get("flushed_at") is not None:
@@ -245,11 +246,12 @@ def _apply_all(ref) -> None:
         failures = state.get("failures", 0) + 1
         retry_in = min(settings().sweep_after * 2 ** failures, MAX_RETRY_IN)
         if failures >= MAX_FAILURES:
-            log.error("step %s failed %d times, last with %r: its effects are still unsent", state["key"], failures, exc)
+            log.error("step %s failed %d times, last with %r: its effects are still unsent", state["key"], failures,
+                      exc)
         now = clock.now()
         _stamp(ref, {"lease_until": 0, "failures": failures, "last_error": repr(exc)[:500], "sweep_at": now + retry_in,
                     # unsent effects outlive the TTL: the marker is kept as long as it keeps failing
-                    "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, timezone.utc)})
+                    "expire_at": datetime.fromtimestamp(now + RETENTION_SECONDS, UTC)})
         raise
     _stamp(ref, {"flushed_at": clock.now(), "lease_until": 0, "effects_done": len(effects), "sweep_at": None})
 

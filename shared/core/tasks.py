@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import re
+from typing import Any
 
 from shared.core import clock, logs
 from shared.core.config import settings
@@ -72,8 +73,9 @@ def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
     body = json.dumps(spec.args.model_validate(args).model_dump(mode="json"), separators=(",", ":")).encode()
     due = min(at, clock.now() + MAX_AHEAD)
     name = task_id(task, args, at)  # named by when it is meant for: a repeat gets the same name
-    target = settings().tasks_worker_url.replace("{function}", spec.worker) if spec.worker else settings().tasks_target_url
-    request = {
+    target = (settings().tasks_worker_url.replace("{function}", spec.worker) if spec.worker
+              else settings().tasks_target_url)
+    request: dict[str, Any] = {
         "http_method": "POST",
         "url": f"{target}/{task}",
         "headers": {"Content-Type": "application/json", SIGNATURE_HEADER: sign(task, body)},
@@ -85,7 +87,8 @@ def schedule(task: Task | str, args: TaskArgs | dict, at: float) -> str:
         request["oidc_token"] = {"service_account_email": settings().tasks_service_account}
     schedule_time = timestamp_pb2.Timestamp()
     schedule_time.FromNanoseconds(int(due * 1e9))
-    created = {"name": f"{queue_path(spec.queue)}/tasks/{name}", "schedule_time": schedule_time, "http_request": request}
+    created = {"name": f"{queue_path(spec.queue)}/tasks/{name}", "schedule_time": schedule_time,
+               "http_request": request}
     if spec.worker:  # Cloud Tasks waits for the answer as long as the worker may run (10 min by default)
         from google.protobuf import duration_pb2
 

@@ -19,7 +19,7 @@ KIND = {"kind": r"livestream|posts|[A-Za-z0-9_.-]{1,40}"}
                "pass next_cursor as cursor for more: pages keep to the generation you started on "
                "(400 cursor_expired once it is deleted); followed=true puts the streamers you follow first")
 def read_feed(call: Call) -> FeedPage:
-    return service.page(call.params["kind"], call.principal.user_id, call.query.cursor, call.query.limit,
+    return service.page(call.params["kind"], call.caller.user_id, call.query.cursor, call.query.limit,
                         call.query.followed)
 
 
@@ -27,10 +27,10 @@ def read_feed(call: Call) -> FeedPage:
        summary="Follow a streamer: their items come first in your feeds with followed=true (idempotent; "
                "following yourself is 400)")
 def follow(call: Call) -> FollowState:
-    return service.follow(call.principal.user_id, call.params["user_id"])
+    return service.follow(call.caller.user_id, call.params["user_id"])
 
 
 @route("DELETE", "/users/{user_id}/follow", surface=SURFACE, response=FollowState,
        summary="Stop following a streamer (idempotent)")
 def unfollow(call: Call) -> FollowState:
-    return service.unfollow(call.principal.user_id, call.params["user_id"])
+    return service.unfollow(call.caller.user_id, call.params["user_id"])

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 
 from shared.core.errors import Conflict
+from shared.core.firestore import Txn
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
+from shared.core.steps import Effects
 from shared.feeds import service, sources
 from shared.feeds.models import LIVESTREAM, POSTS
 from shared.goals import service as goals
@@ -41,7 +43,7 @@ def rebuild_feeds(tick: Tick) -> str:
 
 
 @REGISTRY.receiver(GOAL_ADDED, applies=lambda event: event.cls == SHOW_FUNDING)
-def generate_livestream_feed(txn, fx, event: GoalAdded) -> None:
+def generate_livestream_feed(txn: Txn, fx: Effects, event: GoalAdded) -> None:
     goal = goals.load(event.goal_id)  # read outside the transaction: the feed does not write it
     if not isinstance(goal, ShowFundingGoal) or (goal.session_id, goal.owner) != (event.session_id, event.streamer_id):
         raise Conflict(f"goal {event.goal_id} is not a pre-sale of session {event.session_id}",
@@ -51,13 +53,13 @@ def generate_livestream_feed(txn, fx, event: GoalAdded) -> None:
 
 
 @REGISTRY.receiver(SESSION_STARTED)
-def add_session_to_feed(txn, fx, event: SessionStarted) -> None:
+def add_session_to_feed(txn: Txn, fx: Effects, event: SessionStarted) -> None:
     sessions.load(event.session_id)  # a session that does not exist: 404, dropped
     service.mark_dirty(txn, LIVESTREAM)
 
 
 @REGISTRY.receiver(SESSION_ENDED)
-def end_session_in_feed(txn, fx, event: SessionEnded) -> None:
+def end_session_in_feed(txn: Txn, fx: Effects, event: SessionEnded) -> None:
     if sessions.load(event.session_id, txn).active:  # session.ended is only published once it ended
         raise Conflict(f"session {event.session_id} has not ended", code="session_active")
     if service.update_current(txn, LIVESTREAM, event.session_id, {"live": False, "head_count": 0}):
@@ -65,19 +67,21 @@ def end_session_in_feed(txn, fx, event: SessionEnded) -> None:
 
 
 @REGISTRY.receiver(POST_READY)
-def add_post_to_feed(txn, fx, event: PostCreated) -> None:
+def add_post_to_feed(txn: Txn, fx: Effects, event: PostCreated) -> None:
     service.mark_dirty(txn, POSTS)
 
 
 @REGISTRY.receiver(DIAMONDS_SPENT, applies=lambda e: e.session_id is not None and e.amount > 0
                    and e.kind in ("gift", "ticket"))
-def count_session_spend(txn, fx, event: DiamondsSpent) -> None:
+def count_session_spend(txn: Txn, fx: Effects, event: DiamondsSpent) -> None:
     """Either changes the session's score: the feed is marked dirty, the next generation has it."""
+    session_id = event.session_id
+    assert session_id is not None  # applies= lets only a session's spends through
     if event.kind == "ticket":  # its pre-sale's progress shows at once, in the generation being read
-        goal, progress = sources.open_pre_sale(sessions.load(event.session_id))  # read outside the transaction
+        goal, progress = sources.open_pre_sale(sessions.load(session_id))  # read outside the transaction
         shown = sources.goal_fields(goal, progress) if goal is not None else {}
-        if not service.update_current(txn, LIVESTREAM, event.session_id, shown):
+        if not service.update_current(txn, LIVESTREAM, session_id, shown):
             return  # not in the current generation: update_current marked the feed dirty
     else:
-        service.count_gift(txn, event.session_id)
+        service.count_gift(txn, session_id)
     service.mark_dirty(txn, LIVESTREAM)

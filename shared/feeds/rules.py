@@ -22,7 +22,7 @@ RANK_DIGITS = 6  # at most a million items a generation; MAX_ITEMS keeps far few
 REFRESH_SECONDS = 120  # a feed nobody marked dirty is still rebuilt this often (progress, head-counts, age)
 KEEP_SECONDS = 600  # a generation swapped out stays readable this long (a reader's cursor), the previous one always
 ALL, FOLLOWED, REST = "a", "f", "r"  # cursor phases: the whole feed; followed streamers first, then the rest
-CURSOR = re.compile(r"(?P<gen>[0-9a-f]{24})\.(?P<phase>[afr])(?P<rank>[0-9]{%d})" % RANK_DIGITS)
+CURSOR = re.compile(rf"(?P<gen>[0-9a-f]{{24}})\.(?P<phase>[afr])(?P<rank>[0-9]{{{RANK_DIGITS}}})")
 
 
 class CursorExpired(AppError):
@@ -82,4 +82,5 @@ def expired(pointer: dict, now: float) -> list[str]:
     never swapped in, started) KEEP_SECONDS ago."""
     keep = {pointer.get("current"), pointer.get("previous")}
     return sorted(gen for gen, times in (pointer.get("generations") or {}).items()
-                  if gen not in keep and (times.get("retired_at") or times.get("started_at") or 0) + KEEP_SECONDS <= now)
+                  if gen not in keep
+                  and (times.get("retired_at") or times.get("started_at") or 0) + KEEP_SECONDS <= now)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 
 from shared.core import clock, ids
-from shared.core.firestore import db, delete_field, run_transaction
 from shared.core.errors import field_error
+from shared.core.firestore import Txn, db, delete_field, run_transaction
 from shared.feeds import rules, sources
 from shared.feeds.models import KINDS, FeedItem, FeedPage, Follow, FollowState
 
@@ -55,7 +55,7 @@ def require_kind(kind: str) -> str:
     return kind
 
 
-def pointer(kind: str, txn=None) -> dict:
+def pointer(kind: str, txn: Txn | None = None) -> dict:
     snap = pointer_ref(kind).get(transaction=txn)
     return (snap.to_dict() or {}) if snap.exists else {}
 
@@ -81,7 +81,7 @@ def rebuild(kind: str) -> str | None:
 
 
 def _swap(kind: str, gen: str, read_at: float) -> bool:
-    def body(txn) -> bool:
+    def body(txn: Txn) -> bool:
         kept = pointer(kind, txn)
         now = clock.now()
         if (kept.get("read_at") or 0) > read_at:  # a rebuild that read later won: do not go back
@@ -128,7 +128,7 @@ def refresh(now: float | None = None) -> dict[str, str | None]:
 # --- what receivers change in the current generation (inside their steps) --------------------
 
 
-def update_current(txn, kind: str, item_id: str, displayed: dict) -> bool:
+def update_current(txn: Txn, kind: str, item_id: str, displayed: dict) -> bool:
     """Change the displayed fields of the current generation's item (never its rank or score);
     when the current generation lacks it, mark the feed dirty so the next generation has it.
     True when the item was updated. Reads, then writes."""
@@ -143,18 +143,18 @@ def update_current(txn, kind: str, item_id: str, displayed: dict) -> bool:
     return False
 
 
-def count_gift(txn, session_id: str) -> None:
+def count_gift(txn: Txn, session_id: str) -> None:
     """A blind increment: a burst of gifts does not contend on a read."""
     from google.cloud.firestore_v1 import Increment
 
     txn.set(sources.counter_ref(session_id), {"gifts": Increment(1)}, merge=True)
 
 
-def mark_dirty(txn, kind: str) -> None:
+def mark_dirty(txn: Txn, kind: str) -> None:
     _dirty(txn, kind, pointer(kind))
 
 
-def _dirty(txn, kind: str, kept: dict) -> None:
+def _dirty(txn: Txn, kind: str, kept: dict) -> None:
     """Mark the feed for the tick's next rebuild. Skipped when it is marked already and no rebuild
     started since: the next one starts after this event committed, so it has it. A burst of events
     thus writes the feed's one document about once per rebuild, not once per event."""
@@ -171,6 +171,7 @@ def page(kind: str, user_id: str, cursor: str | None, limit: int, followed: bool
     """A page of the feed. Without `followed`: the generation by rank. With it: the items of the
     streamers the caller follows by rank, then everyone else's by rank (phases `f` and `r`)."""
     require_kind(kind)
+    gen: str | None
     if cursor:
         gen, phase, after = rules.parse_cursor(cursor, followed)
         if not generation_ref(kind, gen).get().exists:
@@ -237,7 +238,7 @@ def follow(follower: str, streamer: str) -> FollowState:
     if follower == streamer:
         raise field_error(["path", "user_id"], "you cannot follow yourself")
 
-    def body(txn) -> Follow:
+    def body(txn: Txn) -> Follow:
         snap = follow_ref(follower, streamer).get(transaction=txn)
         if snap.exists:
             return Follow.model_validate(snap.to_dict())

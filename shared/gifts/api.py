@@ -20,4 +20,4 @@ def list_products(call: Call) -> GiftProducts:
 @route("POST", "/sessions/{session_id}/gifts", surface=SURFACE, body=GiftRequest, response=GiftReceipt, status=201,
        idempotent=True, summary="Send a gift in a session; a ticket (with goal_id) is held in the pre-sale's escrow")
 def send_gift(call: Call) -> GiftReceipt:
-    return service.send(call.principal.user_id, call.params["session_id"], call.body, call.client_key)
+    return service.send(call.caller.user_id, call.params["session_id"], call.body, call.client_key)

@@ -9,13 +9,13 @@ import pathlib
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import Conflict, NotFound, field_error
-from shared.core.firestore import db
+from shared.core.firestore import Txn, db
+from shared.gifts.models import GiftProduct, GiftReceipt, GiftRequest
 from shared.goals import karaoke, sales
 from shared.goals.models import ShowFundingGoal
-from shared.ledger.spending import spent
-from shared.gifts.models import GiftProduct, GiftReceipt, GiftRequest
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, escrow, wallet
+from shared.ledger.spending import spent
 from shared.livestream import sessions
 
 PRODUCTS = "gift_products"
@@ -53,7 +53,8 @@ def ticket_price(item: GiftProduct, goal: ShowFundingGoal) -> int:
     return max(1, item.price * (100 - goal.context.discount_percentage) // 100)
 
 
-def send(sender_id: str, session_id: str, request: GiftRequest, client_key: steps.ClientKey | None = None) -> GiftReceipt:
+def send(sender_id: str, session_id: str, request: GiftRequest,
+         client_key: steps.ClientKey | None = None) -> GiftReceipt:
     item = product(request.product_id)
     if item.is_ticket and request.goal_id is None:
         raise field_error(["body", "goal_id"], "a ticket is bought for a pre-sale: give its goal_id")
@@ -65,30 +66,34 @@ def send(sender_id: str, session_id: str, request: GiftRequest, client_key: step
         raise Conflict("streamers do not send gifts in their own session", code="own_session")
     gift_id = ids.new_id()
 
-    def body(txn, fx: steps.Effects) -> GiftReceipt:
+    def body(txn: Txn, fx: steps.Effects) -> GiftReceipt:
         session = sessions.load(session_id, txn)  # reads first: a transaction writes after
         sessions.require_active(session)
         if item.is_ticket:
+            assert request.goal_id is not None, "checked above: a ticket names its pre-sale"
             goal = sales.open_sale(txn, request.goal_id, session_id, item.id, clock.now())
             price = ticket_price(item, goal)
             amount = price * request.quantity
             (hold,) = book.execute(txn, [book.Move(
                 f"ticket:{goal.id}:{gift_id}", wallet(sender_id), escrow(goal.escrow_id), amount, hold=True,
                 metadata={"goal_id": goal.id, "session_id": session_id, "product_id": item.id,
-                          "quantity": request.quantity, "streamer_id": goal.owner, "refund_after": goal.refund_runs_at})])
+                          "quantity": request.quantity, "streamer_id": goal.owner,
+                          "refund_after": goal.refund_runs_at})])
             sales.count_tickets(txn, goal, sender_id, request.quantity, amount)
             transfer_id, held = hold.id, True
             spent(fx, hold.id, sender_id, goal.owner, session_id, amount, "ticket", hold.created_at)
         elif item.is_karaoke:  # held in its goal's escrow until performed, or refunded
             price = amount = item.price
-            goal, hold = karaoke.send(txn, fx, session, sender_id, gift_id, item.id, item.duration, amount)
+            assert item.duration is not None, "GiftProduct refuses a karaoke- product without a duration"
+            _, hold = karaoke.send(txn, fx, session, sender_id, gift_id, item.id, item.duration, amount)
             transfer_id, held = hold.id, True
         else:
             price = item.price
             amount = price * request.quantity
             fee = amount * settings().platform_share_percent // 100
             meta = {"session_id": session_id, "product_id": item.id, "quantity": request.quantity}
-            moves = [book.Move(f"gift:{gift_id}", wallet(sender_id), earnings(session.user_id), amount - fee, metadata=meta)]
+            moves = [book.Move(f"gift:{gift_id}", wallet(sender_id), earnings(session.user_id), amount - fee,
+                               metadata=meta)]
             if fee:
                 moves.append(book.Move(f"gift:{gift_id}:fee", wallet(sender_id), REVENUE, fee, metadata=meta))
             transfer_id, held = book.execute(txn, moves)[0].id, False

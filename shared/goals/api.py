@@ -39,7 +39,8 @@ GOAL = REGISTRY.owner("goal", "goal_id", _parties)
                "pays for, exclusive the 1-on-1 after agreeing to an invitation. A viewer: trigger-exclusive invites "
                "the streamer to a 1-on-1, its prepaid minutes held in escrow. The answer is the goal created.")
 def create_goal(call: Call):
-    kind, user, client = call.query.type, call.principal.user_id, call.principal.client_id
+    principal = call.caller
+    kind, user, client = call.query.type, principal.user_id, principal.client_id
     if kind == "trigger-exclusive":
         return exclusive.invite(user, call.body, call.client_key)
     if kind == "show":
@@ -54,37 +55,40 @@ def create_goal(call: Call):
                "(GoalPublic) for anyone else; a 1-on-1 or its invitation is not found by anyone else")
 def get_goal(call: Call):
     goal = service.load(call.params["goal_id"])
-    owner = goal.owner == call.principal.user_id
+    user = call.caller.user_id
+    owner = goal.owner == user
     if isinstance(goal, ShowFundingGoal):  # progress from the counter shards, buyers from their records
         goal = sales.with_sales(goal, buyers=owner)
-    if owner or (goal.viewer is not None and goal.viewer == call.principal.user_id):
+    if owner or (goal.viewer is not None and goal.viewer == user):
         return goal
     if goal.viewer is not None:  # who invites whom to a 1-on-1 is theirs alone
         raise NotFound(f"goal {goal.id} not found", code="goal_not_found")
     return goal.public()
 
 
-@route("DELETE", "/goals/{goal_id}", surface=SURFACE, owner=GOAL, body=GoalEnd, body_optional=True, response=ShowFundingGoal,
+@route("DELETE", "/goals/{goal_id}", surface=SURFACE, owner=GOAL, body=GoalEnd, body_optional=True,
+       response=ShowFundingGoal,
        summary="End an active goal early. An invitation: its streamer answers with {\"agree\": true|false}, its "
                "viewer may withdraw it (no body)")
 def end_goal(call: Call):
-    goal_id, user, agree = call.params["goal_id"], call.principal.user_id, call.body.agree
+    principal = call.caller
+    goal_id, user, agree = call.params["goal_id"], principal.user_id, call.body.agree
     goal = service.load(goal_id)
     if isinstance(goal, TriggerExclusiveGoal) and goal.viewer == user:
         if agree is not None:
             raise field_error(["body", "agree"], "the streamer answers an invitation; its viewer may only withdraw it")
-        return _ending(goal_id, lambda: exclusive.withdraw(goal_id, user, call.principal.client_id))
-    call.principal.require(CREATOR)
+        return _ending(goal_id, lambda: exclusive.withdraw(goal_id, user, principal.client_id))
+    principal.require(CREATOR)
     goal = service.load_owned(goal_id, user)
     if not goal.active:  # the common refusal, without queueing for the goal's claim
         raise Conflict(f"goal {goal_id} has already ended", code="goal_ended")
     if isinstance(goal, TriggerExclusiveGoal):
         if agree is None:
             raise field_error(["body", "agree"], "answer the invitation with agree: true or false")
-        return _ending(goal_id, lambda: exclusive.answer(goal_id, user, agree, call.principal.client_id))
+        return _ending(goal_id, lambda: exclusive.answer(goal_id, user, agree, principal.client_id))
     if agree is not None:
         raise field_error(["body", "agree"], "only an invitation to a 1-on-1 is answered")
-    return _ending(goal_id, lambda: service.deactivate(goal_id, triggerer=call.principal.client_id, redelivered=False))
+    return _ending(goal_id, lambda: service.deactivate(goal_id, triggerer=principal.client_id, redelivered=False))
 
 
 def _ending(goal_id: str, end):

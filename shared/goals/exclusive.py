@@ -8,12 +8,14 @@ two answers could race (one pending invitation per viewer, one 1-on-1 per sessio
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
+from typing import cast
 
 from shared.core import clock, firestore, ids, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Conflict, NotFound, field_error
-from shared.core.firestore import changes
+from shared.core.firestore import Txn, changes
+from shared.goals import service
 from shared.goals.models import (
     GOAL,
     TRIGGER_EXCLUSIVE,
@@ -26,12 +28,11 @@ from shared.goals.models import (
     TriggerExclusiveGoal,
 )
 from shared.goals.requests import ExclusiveGoalCreate, TriggerExclusiveGoalCreate
-from shared.goals import service
 from shared.goals.service import GOALS, goal_ref, load, settle
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
-from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import escrow, wallet
+from shared.ledger.spending import spent
 from shared.livestream import sessions
 from shared.livestream.models import Session
 
@@ -42,14 +43,14 @@ class InvitationPending(Conflict):
     code = "invitation_pending"
 
 
-def invitation(goal_id: str, txn=None, *, loc: list | None = None) -> TriggerExclusiveGoal:
+def invitation(goal_id: str, txn: Txn | None = None, *, loc: list | None = None) -> TriggerExclusiveGoal:
     goal = load(goal_id, txn)
     if not isinstance(goal, TriggerExclusiveGoal):
         raise field_error(loc or ["path", "goal_id"], f"goal {goal_id} is not a 1-on-1 invitation")
     return goal
 
 
-def _may_invite(session: Session, viewer_id: str, txn=None) -> None:
+def _may_invite(session: Session, viewer_id: str, txn: Txn | None = None) -> None:
     sessions.require_active(session)
     if session.status.exclusive_to:
         raise sessions.ExclusiveBusy("the streamer is already in a 1-on-1",
@@ -69,7 +70,7 @@ def invite(viewer_id: str, request: TriggerExclusiveGoalCreate,
         raise Conflict("streamers do not invite themselves", code="own_session")
     goal_id = ids.new_id()
 
-    def body(txn, fx: steps.Effects) -> TriggerExclusiveGoal:
+    def body(txn: Txn, fx: steps.Effects) -> TriggerExclusiveGoal:
         session = sessions.load(terms.session_id, txn)
         _may_invite(session, viewer_id, txn)
         now = clock.now()
@@ -103,7 +104,7 @@ def answer(goal_id: str, streamer_id: str, agree: bool, triggerer: str | None) -
     if invitation(goal_id).owner != streamer_id:
         raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
 
-    def body(txn, fx: steps.Effects) -> TriggerExclusiveGoal:
+    def body(txn: Txn, fx: steps.Effects) -> TriggerExclusiveGoal:
         stored = invitation(goal_id, txn)
         session = sessions.load(stored.session_id, txn)
         ended, event = stored.answer(agree, clock.now(), triggerer, settings().exclusive_start_grace)
@@ -134,11 +135,12 @@ def start_exclusive(streamer_id: str, request: ExclusiveGoalCreate,
         raise field_error(["body", "nbf"], "nbf is in the past")
     exclusive_id = ids.new_id()
 
-    def body(txn, fx: steps.Effects) -> ExclusiveGoal:
+    def body(txn: Txn, fx: steps.Effects) -> ExclusiveGoal:
         session = sessions.load_owned(terms.session_id, streamer_id, txn)
         sessions.require_active(session)
         stored = invitation(terms.trigger_exclusive_goal_id, txn, loc=loc)
         bound = stored.bind_exclusive(exclusive_id, clock.now())
+        assert stored.agreed is not None, "bind_exclusive refuses an invitation not agreed to"
         if nbf > max(now, stored.agreed + WINDOW_BONUS):  # the countdown fits the agreed bonus minute
             raise field_error(["body", "nbf"], f"the 1-on-1 starts at most {WINDOW_BONUS} s after the agreement")
         exclusive = ExclusiveGoal(
@@ -160,8 +162,9 @@ def start_exclusive(streamer_id: str, request: ExclusiveGoalCreate,
 def exclusive_ends(trigger: TriggerExclusiveGoal, session: Session) -> int:
     """When a 1-on-1 runs out: the end of its viewer's paid window (the countdown minute after the
     agreement plus what they prepaid, or later when they paid for more)."""
+    assert trigger.agreed is not None, "only an agreed invitation leads to a 1-on-1"
     window = session.viewers.get(trigger.viewer)
-    return int(max(trigger.agreed + WINDOW_BONUS + trigger.metadata.prepaid_duration, window.exp if window else 0))
+    return int(max(trigger.agreed + WINDOW_BONUS + trigger.prepaid_duration, window.exp if window else 0))
 
 
 def decide_unused_refund(goal_id: str) -> str:
@@ -169,7 +172,7 @@ def decide_unused_refund(goal_id: str) -> str:
     followed, so the prepaid goes back and the session is free for another 1-on-1. The maintenance
     tick runs it too for an invitation ended unagreed whose refund was lost."""
 
-    def body(txn, fx: steps.Effects) -> str:
+    def body(txn: Txn, fx: steps.Effects) -> str:
         stored = invitation(goal_id, txn)
         if stored.settlement:
             return f"settled: {stored.settlement.outcome}"
@@ -187,12 +190,14 @@ def refund_unagreed(goal_id: str) -> str:
     """Seed `handle_trigger_private_goal_escrow`: an invitation declined, withdrawn, unanswered by
     `exp` or superseded by another viewer's agreement gives its prepaid back at once."""
 
-    def body(txn, fx: steps.Effects) -> str:
+    def body(txn: Txn, fx: steps.Effects) -> str:
         stored = invitation(goal_id, txn)
         if stored.active:
             raise Conflict(f"goal {goal_id} has not ended", code="goal_active")
-        if stored.agreed or stored.settlement:
-            return "agreed" if stored.agreed else f"settled: {stored.settlement.outcome}"
+        if stored.agreed:
+            return "agreed"
+        if stored.settlement:
+            return f"settled: {stored.settlement.outcome}"
         settle(txn, fx, stored, "refund", "the invitation ended without an agreement")
         return "refunded"
 
@@ -203,7 +208,7 @@ def drop_pair(goal_id: str) -> bool:
     """Seed `cleanup_expired_exclusive_goal_pairs` for an invitation that ended unagreed."""
     goal = invitation(goal_id)
 
-    def body(txn, fx: steps.Effects) -> bool:
+    def body(txn: Txn, fx: steps.Effects) -> bool:
         return sessions.drop_invitation(txn, goal.session_id, goal.viewer, goal.id)
 
     try:
@@ -212,7 +217,7 @@ def drop_pair(goal_id: str) -> bool:
         return False
 
 
-def paid_until(goal: ExclusiveGoal, txn=None) -> int:
+def paid_until(goal: ExclusiveGoal, txn: Txn | None = None) -> int:
     """When a 1-on-1 runs out: its exp, or later when its viewer paid for more since (`/pay`)."""
     window = sessions.load(goal.session_id, txn).viewers.get(goal.viewer)
     return int(max(goal.exp or 0, window.exp if window else 0))
@@ -231,4 +236,5 @@ def withdraw(goal_id: str, viewer_id: str, triggerer: str | None) -> TriggerExcl
         raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
     if not goal.active:
         raise GoalAlreadyEnded(f"goal {goal_id} has already ended")
-    return service.deactivate(goal_id, triggerer=triggerer, redelivered=False)
+    # a goal keeps its class: what deactivate ended is the invitation loaded above
+    return cast(TriggerExclusiveGoal, service.deactivate(goal_id, triggerer=triggerer, redelivered=False))

@@ -4,11 +4,15 @@ one idempotent step per event, acting on the goal as stored."""
 from __future__ import annotations
 
 from shared.core.errors import Conflict
+from shared.core.firestore import Txn
+from shared.core.pusher import user_channel, viewer_preview_channel
 from shared.core.registry import REGISTRY
+from shared.core.steps import Effects
 from shared.goals import exclusive, service
 from shared.goals.models import (
     EXCLUSIVE,
     TRIGGER_EXCLUSIVE,
+    ExclusiveGoal,
     GoalAdded,
     GoalCreated,
     GoalEnded,
@@ -20,7 +24,6 @@ from shared.goals.signals import GOAL_ADDED, GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import CHECK_TRIGGER_EXCLUSIVE_GOAL_REFUNDABLE
 from shared.livestream import sessions, sources
 from shared.livestream.models import StreamAuthorized
-from shared.core.pusher import user_channel, viewer_preview_channel
 
 receiver = REGISTRY.receiver
 
@@ -45,7 +48,7 @@ def is_exclusive(event) -> bool:
 
 
 @receiver(GOAL_CREATED, applies=is_invitation, claim=on_session, deployed_as="bind_trigger_private_goal")
-def bind_trigger_private_goal_to_session(txn, fx, event: GoalCreated) -> None:
+def bind_trigger_private_goal_to_session(txn: Txn, fx: Effects, event: GoalCreated) -> None:
     """The pair was written in the invitation's own step (so a viewer has one pending invitation
     per session); here the still pending invitation is announced to the streamer (goal.added)."""
     goal = exclusive.invitation(event.goal_id, txn)
@@ -57,14 +60,15 @@ def bind_trigger_private_goal_to_session(txn, fx, event: GoalCreated) -> None:
 
 
 @receiver(GOAL_CREATED, applies=is_exclusive, claim=on_session)
-def bind_exclusive_goals_to_session(txn, fx, event: GoalCreated) -> None:
+def bind_exclusive_goals_to_session(txn: Txn, fx: Effects, event: GoalCreated) -> None:
     goal = service.load(event.goal_id, txn)
     if goal.active:  # ended already (Pub/Sub keeps no order): its end cleared the pair
+        goal = service.of_class(goal, ExclusiveGoal)
         sessions.bind_exclusive_goal(txn, goal.session_id, goal.viewer, goal.context.trigger_exclusive_goal_id, goal.id)
 
 
 def _snapshots(at_end: bool):
-    def snapshot_rtc_sources(txn, fx, event) -> None:
+    def snapshot_rtc_sources(txn: Txn, fx: Effects, event) -> None:
         """Seed 003: snapshots of the streamer's sources stop while a 1-on-1 runs, start at its end.
         Decided on the goals as stored, whatever order the two events arrive in."""
         goal = service.ended(event.goal_id, txn) if at_end else service.load(event.goal_id, txn)
@@ -99,34 +103,35 @@ def cleanup_expired_exclusive_goal_pairs(event: GoalEnded) -> dict:
     return {"ended": ended, "dropped": bool(dropped)}
 
 
-def agreed_invitation(goal_id: str, txn) -> TriggerExclusiveGoal:
+def agreed_invitation(goal_id: str, txn: Txn) -> tuple[TriggerExclusiveGoal, float]:
+    """The invitation and when it was agreed to."""
     goal = exclusive.invitation(goal_id, txn)
     if goal.agreed is None:  # the message says agreed, the goal does not: not a real event
         raise Conflict(f"invitation {goal_id} was not agreed to", code="not_agreed")
-    return goal
+    return goal, goal.agreed
 
 
 @receiver(GOAL_ENDED, applies=is_agreed, claim=on_session)
-def sync_trigger_goal_session_viewer(txn, fx, event: GoalEnded) -> None:
+def sync_trigger_goal_session_viewer(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     """Seed 001: the agreed viewer may watch for the countdown minute plus their prepaid time
     (`session.viewers`), unless the agreement was refunded unused already."""
-    goal = agreed_invitation(event.goal_id, txn)
+    goal, agreed = agreed_invitation(event.goal_id, txn)
     session = sessions.load(goal.session_id, txn)
-    seconds = exclusive.WINDOW_BONUS + goal.metadata.prepaid_duration
-    sessions.grant_agreed_window(txn, session, goal.viewer, goal.id, goal.agreed, seconds)
+    seconds = exclusive.WINDOW_BONUS + goal.prepaid_duration
+    sessions.grant_agreed_window(txn, session, goal.viewer, goal.id, agreed, seconds)
 
 
 @receiver(GOAL_ENDED, applies=is_agreed, options=NOTIFIES, deployed_as="authorize_agreed_viewer")
-def notify_stream_authorized_for_agreed_trigger_goal(txn, fx, event: GoalEnded) -> None:
-    goal = agreed_invitation(event.goal_id, txn)
-    seconds = exclusive.WINDOW_BONUS + goal.metadata.prepaid_duration
+def notify_stream_authorized_for_agreed_trigger_goal(txn: Txn, fx: Effects, event: GoalEnded) -> None:
+    goal, agreed = agreed_invitation(event.goal_id, txn)
+    seconds = exclusive.WINDOW_BONUS + goal.prepaid_duration
     fx.notify([viewer_preview_channel(goal.owner, goal.viewer)], "stream.authorized", StreamAuthorized(
-        session_id=goal.session_id, streamer_id=goal.owner, viewer_id=goal.viewer, nbf=goal.agreed,
-        exp=goal.agreed + seconds, duration=seconds, exclusive=True))
+        session_id=goal.session_id, streamer_id=goal.owner, viewer_id=goal.viewer, nbf=agreed,
+        exp=agreed + seconds, duration=seconds, exclusive=True))
 
 
 @receiver(GOAL_ENDED, applies=is_agreed, claim=on_goal, options=SCHEDULES)
-def trigger_exclusive_goal_escrow_refund(txn, fx, event: GoalEnded) -> None:
+def trigger_exclusive_goal_escrow_refund(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     """Seed 001: at `exp + grace` a check refunds the prepaid when no 1-on-1 followed."""
     goal = exclusive.invitation(event.goal_id, txn)
     if goal.settlement is None and goal.refund_due_at is not None:
@@ -143,9 +148,9 @@ def handle_trigger_private_goal_escrow(event: GoalEnded) -> str:
 
 
 @receiver(GOAL_ENDED, applies=is_exclusive, options=NOTIFIES, deployed_as="authorize_after_exclusive")
-def notify_stream_authorized_for_ended_exclusive_goal(txn, fx, event: GoalEnded) -> None:
+def notify_stream_authorized_for_ended_exclusive_goal(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     """The viewer hears that the 1-on-1 is over, with what remains of their paid window."""
-    goal = service.ended(event.goal_id, txn)
+    goal = service.of_class(service.ended(event.goal_id, txn), ExclusiveGoal)
     window = sessions.load(goal.session_id, txn).viewers.get(goal.viewer)
     fx.notify([viewer_preview_channel(goal.owner, goal.viewer)], "stream.authorized", StreamAuthorized(
         session_id=goal.session_id, streamer_id=goal.owner, viewer_id=goal.viewer,
@@ -154,8 +159,8 @@ def notify_stream_authorized_for_ended_exclusive_goal(txn, fx, event: GoalEnded)
 
 
 @receiver(GOAL_ENDED, applies=is_exclusive, options=NOTIFIES, deployed_as="exclusive_close_notification")
-def trigger_exclusive_on_close_notification(txn, fx, event: GoalEnded) -> None:
+def trigger_exclusive_on_close_notification(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     """The 1-on-1's viewer is told it closed (`goal.ended` on their own channel; the streamer's
     channels hear it from notify_goal_ended)."""
-    goal = service.ended(event.goal_id, txn)
+    goal = service.of_class(service.ended(event.goal_id, txn), ExclusiveGoal)
     fx.notify([user_channel(goal.viewer)], "goal.ended", goal.notice(goal.owner))

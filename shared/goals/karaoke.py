@@ -10,11 +10,13 @@ ending wins; its `goal.ended` settles the escrow: paid out when it was performed
 """
 from __future__ import annotations
 
-from typing import Iterator, Literal
+from collections.abc import Callable, Iterator
+from typing import Literal
 
 from shared.core import clock, firestore, steps
 from shared.core.errors import AlreadyApplied, NotFound, field_error
-from shared.core.firestore import changes, db
+from shared.core.firestore import Txn, changes, db
+from shared.core.pusher import stream_channels
 from shared.goals.karaoke_rules import KaraokeQueue, advance, enqueue
 from shared.goals.models import (
     GOAL,
@@ -30,15 +32,15 @@ from shared.goals.models import (
 from shared.goals.service import GOALS, goal_ref, load, settle
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.goals.tasks import DEACTIVATE_GOAL
-from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import Transfer, escrow, wallet
+from shared.ledger.spending import spent
 from shared.livestream import sessions
 from shared.livestream.models import Session
-from shared.core.pusher import stream_channels
 
 QUEUES = "karaoke_queues"
 STARTED = "karaoke.started"  # on the stream channels when a queued goal's turn comes
+EndStep = Callable[[Txn, steps.Effects, KaraokeGoal], str | None]  # a step on an ended goal (goal.ended's receivers)
 
 
 def queue_ref(session_id: str):
@@ -50,19 +52,19 @@ def claim(session_id: str) -> str:
     return f"karaoke:{session_id}"
 
 
-def read_queue(txn, session_id: str) -> KaraokeQueue:
+def read_queue(txn: Txn, session_id: str) -> KaraokeQueue:
     snap = queue_ref(session_id).get(transaction=txn)
     return KaraokeQueue.from_document(snap.to_dict() if snap.exists else None)
 
 
-def karaoke_goal(goal_id: str, txn=None) -> KaraokeGoal:
+def karaoke_goal(goal_id: str, txn: Txn | None = None) -> KaraokeGoal:
     goal = load(goal_id, txn)
     if not isinstance(goal, KaraokeGoal):
         raise field_error(["path", "goal_id"], f"goal {goal_id} is not a karaoke goal")
     return goal
 
 
-def send(txn, fx: steps.Effects, session: Session, sender_id: str, goal_id: str, product_id: str, duration: int,
+def send(txn: Txn, fx: steps.Effects, session: Session, sender_id: str, goal_id: str, product_id: str, duration: int,
          amount: int) -> tuple[KaraokeGoal, Transfer]:
     """Inside the gift's step (holding `claim(session)`), after it read the session: the price is
     held in the goal's escrow, and the goal runs at once or waits its turn. Reads come first."""
@@ -87,7 +89,7 @@ def send(txn, fx: steps.Effects, session: Session, sender_id: str, goal_id: str,
     return goal, hold
 
 
-def start_next(txn, fx: steps.Effects, ended: KaraokeGoal) -> str | None:
+def start_next(txn: Txn, fx: steps.Effects, ended: KaraokeGoal) -> str | None:
     """Inside a step holding `claim(session)`: the ended goal leaves its session's queue and, when it
     was the one running, the next goal still active starts (not once the session is over).
     The goal started, or None; a goal already gone from the queue changes nothing."""
@@ -113,7 +115,7 @@ def start_next(txn, fx: steps.Effects, ended: KaraokeGoal) -> str | None:
     return next_id
 
 
-def settle_ended(txn, fx: steps.Effects, goal: KaraokeGoal) -> str:
+def settle_ended(txn: Txn, fx: steps.Effects, goal: KaraokeGoal) -> str:
     """Inside a step holding the goal's claim: its escrow goes to the streamer (less the platform's
     share, hold by hold in the ledger's escrow_refund) when it was performed, back to its sender
     otherwise; once."""
@@ -146,7 +148,7 @@ def finish(goal_id: str, streamer_id: str, action: Literal["done", "skip"], trig
 
     refuse()
 
-    def body(txn, fx: steps.Effects) -> KaraokeGoal:
+    def body(txn: Txn, fx: steps.Effects) -> KaraokeGoal:
         stored = karaoke_goal(goal_id, txn)
         ended, event = stored.finish(action, clock.now(), triggerer)
         txn.update(goal_ref(goal_id), changes(stored, ended))
@@ -174,7 +176,10 @@ def reconcile(goal_id: str) -> None:
     event_id = f"goal.ended:{goal_id}"
     for key, run, on in ((f"settle_karaoke_escrow@{event_id}", settle_ended, f"goal:{goal_id}"),
                          (f"advance_karaoke_queue@{event_id}", start_next, claim(goal.session_id))):
+        def body(txn: Txn, fx: steps.Effects, run: EndStep = run) -> str | None:
+            return run(txn, fx, karaoke_goal(goal_id, txn))
+
         try:
-            steps.run(key, lambda txn, fx, run=run: run(txn, fx, karaoke_goal(goal_id, txn)), claim=on)
+            steps.run(key, body, claim=on)
         except AlreadyApplied:
             pass

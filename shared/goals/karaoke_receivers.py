@@ -5,7 +5,9 @@ deactivate_goal task of a running goal from schedule_lifecycle_tasks or the queu
 from __future__ import annotations
 
 from shared.core.errors import Conflict
+from shared.core.firestore import Txn
 from shared.core.registry import REGISTRY
+from shared.core.steps import Effects
 from shared.goals import karaoke
 from shared.goals.models import KARAOKE, GoalAdded, GoalCreated, GoalEnded
 from shared.goals.receivers import NOTIFIES_AND_SCHEDULES, SCHEDULES, on_goal
@@ -22,7 +24,7 @@ def on_queue(event) -> str:
     return karaoke.claim(event.conditions.session_id)
 
 
-def ended_karaoke(goal_id: str, txn):
+def ended_karaoke(goal_id: str, txn: Txn):
     goal = karaoke.karaoke_goal(goal_id, txn)
     if goal.active:  # goal.ended is only published after the goal ended: this one is not real
         raise Conflict(f"goal {goal_id} has not ended", code="goal_active")
@@ -30,7 +32,7 @@ def ended_karaoke(goal_id: str, txn):
 
 
 @receiver(GOAL_CREATED, applies=is_karaoke)
-def bind_karaoke_goal_to_session(txn, fx, event: GoalCreated) -> None:
+def bind_karaoke_goal_to_session(txn: Txn, fx: Effects, event: GoalCreated) -> None:
     """The goal joined its session's queue in the gift's own step; here the still active goal is
     announced (goal.added: running or queued, as `started_at` says)."""
     goal = karaoke.karaoke_goal(event.goal_id, txn)
@@ -41,13 +43,13 @@ def bind_karaoke_goal_to_session(txn, fx, event: GoalCreated) -> None:
 
 
 @receiver(GOAL_ENDED, applies=is_karaoke, claim=on_goal, options=SCHEDULES)
-def settle_karaoke_escrow(txn, fx, event: GoalEnded) -> str:
+def settle_karaoke_escrow(txn: Txn, fx: Effects, event: GoalEnded) -> str:
     """Performed (its duration passed, or marked done): paid to the streamer less the platform's
     share; skipped, or cut short by the session's end: refunded to its sender."""
     return karaoke.settle_ended(txn, fx, ended_karaoke(event.goal_id, txn))
 
 
 @receiver(GOAL_ENDED, applies=is_karaoke, claim=on_queue, options=NOTIFIES_AND_SCHEDULES)
-def advance_karaoke_queue(txn, fx, event: GoalEnded) -> str | None:
+def advance_karaoke_queue(txn: Txn, fx: Effects, event: GoalEnded) -> str | None:
     """The ended goal leaves the queue; when it was running, the next one starts (`karaoke.started`)."""
     return karaoke.start_next(txn, fx, ended_karaoke(event.goal_id, txn))

@@ -7,8 +7,8 @@ its next state is. A goal that ended while it waited is passed over when its tur
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 DONE_TOLERANCE = 2  # seconds a karaoke goal may end before its duration and still count as performed
 
@@ -25,7 +25,7 @@ class KaraokeQueue:
         return {"running": self.running, "waiting": list(self.waiting)}
 
     @classmethod
-    def from_document(cls, data: dict | None) -> "KaraokeQueue":
+    def from_document(cls, data: dict | None) -> KaraokeQueue:
         data = data or {}
         return cls(running=data.get("running"), waiting=tuple(data.get("waiting") or ()))
 

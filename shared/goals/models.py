@@ -8,7 +8,7 @@ events to publish, and the service loads, applies and saves.
 """
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model_serializer
 
@@ -16,9 +16,11 @@ from shared.core.errors import Conflict
 from shared.core.registry import TaskArgs
 from shared.goals import karaoke_rules
 
-SHOW_FUNDING, SHOW = "ShowFundingGoal", "ShowGoal"
-TRIGGER_EXCLUSIVE, EXCLUSIVE = "TriggerExclusiveGoal", "ExclusiveGoal"
-KARAOKE = "KaraokeGoal"
+SHOW_FUNDING: Final = "ShowFundingGoal"
+SHOW: Final = "ShowGoal"
+TRIGGER_EXCLUSIVE: Final = "TriggerExclusiveGoal"
+EXCLUSIVE: Final = "ExclusiveGoal"
+KARAOKE: Final = "KaraokeGoal"
 REFUND_GRACE = 5  # seconds after the hesitation countdown before the refund check runs (seed 000)
 PERFORM_TOLERANCE = 2  # seconds a show may end before its duration and still count as performed
 ObjectId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
@@ -124,8 +126,9 @@ class KaraokeContext(BaseModel):
     sender_id: str  # the viewer who sent the gift
 
 
-GoalContext = Annotated[Union[ShowFundingGoalContext, ShowContext, TriggerExclusiveContext, ExclusiveContext,
-                              KaraokeContext], Field(discriminator="type")]
+GoalContext = Annotated[
+    ShowFundingGoalContext | ShowContext | TriggerExclusiveContext | ExclusiveContext | KaraokeContext,
+    Field(discriminator="type")]
 
 
 class Settlement(BaseModel):
@@ -165,6 +168,14 @@ class GoalBase(GoalState):
     triggerer: str | None = None
     created_at: float
     ended_at: float | None = None
+
+    if TYPE_CHECKING:
+        # Every goal class declares these fields itself (`context` as its own context class), after
+        # the ones above as its documents' JSON has them: typed here for the rules below, not fields.
+        cls: str
+        conditions: SessionConditions
+        context: GoalContext
+        metadata: OwnerMetadata
 
     @property
     def target_met(self) -> bool:
@@ -315,8 +326,20 @@ class TriggerExclusiveGoal(EscrowedGoal):
     prepaid: int = Field(description="diamonds held: the session's sd price for prepaid_duration")
 
     @property
+    def viewer(self) -> str:
+        """The viewer who invites (named in its context as in its conditions)."""
+        return self.context.exclusive_to
+
+    @property
     def agreed(self) -> float | None:
         return self.metadata.agreed
+
+    @property
+    def prepaid_duration(self) -> int:
+        """The seconds its viewer paid for (`metadata.prepaid_duration`)."""
+        prepaid_duration = self.metadata.prepaid_duration
+        assert prepaid_duration is not None, "every invitation is created with its prepaid_duration"
+        return prepaid_duration
 
     def end(self, now: float, triggerer: str | None):
         """Ended without an agreement, its prepaid is due back at once (`refund_due_at`: the
@@ -366,6 +389,11 @@ class ExclusiveGoal(GoalBase):
     conditions: SessionConditions
     context: ExclusiveContext
     metadata: OwnerMetadata
+
+    @property
+    def viewer(self) -> str:
+        """The viewer the 1-on-1 is for (named in its context as in its conditions)."""
+        return self.context.exclusive_to
 
 
 class KaraokeNotRunning(Conflict):
@@ -424,13 +452,13 @@ class KaraokeGoal(EscrowedGoal):
         ended = ended.model_copy(update={"done_at": now} if action == "done" else {"skipped": True})
         return ended, ended.ended_event()
 
-    def notice(self, streamer_id: str) -> "KaraokeNotice":
-        return KaraokeNotice(**super().notice(streamer_id).model_dump(by_alias=True), product_id=self.context.product_id,
-                             duration=self.context.duration, sender_id=self.context.sender_id,
-                             started_at=self.started_at)
+    def notice(self, streamer_id: str) -> KaraokeNotice:
+        return KaraokeNotice(**super().notice(streamer_id).model_dump(by_alias=True),
+                             product_id=self.context.product_id, duration=self.context.duration,
+                             sender_id=self.context.sender_id, started_at=self.started_at)
 
 
-Goal = Annotated[Union[ShowFundingGoal, ShowGoal, TriggerExclusiveGoal, ExclusiveGoal, KaraokeGoal],
+Goal = Annotated[ShowFundingGoal | ShowGoal | TriggerExclusiveGoal | ExclusiveGoal | KaraokeGoal,
                  Field(discriminator="cls")]
 GOAL = TypeAdapter(Goal)
 

@@ -13,16 +13,20 @@ from shared.core import clock
 from shared.core.config import settings
 from shared.core.delivery import settle
 from shared.core.errors import AlreadyApplied, AppError, Conflict
+from shared.core.firestore import Txn
 from shared.core.options import FunctionOptions
-from shared.core.registry import REGISTRY, Signal
+from shared.core.pusher import stream_channels
+from shared.core.registry import REGISTRY
+from shared.core.steps import Effects
 from shared.goals import exclusive, karaoke, service, shows
 from shared.goals.models import (
     EXCLUSIVE,
     SHOW,
     SHOW_FUNDING,
     TRIGGER_EXCLUSIVE,
-    ExclusiveGoal,
     DeactivateGoalArgs,
+    ExclusiveGoal,
+    Goal,
     GoalAdded,
     GoalCreated,
     GoalEnded,
@@ -37,7 +41,6 @@ from shared.livestream import sessions
 from shared.livestream.models import SessionEnded
 from shared.livestream.signals import SESSION_ENDED
 from shared.maintenance import TICK
-from shared.core.pusher import stream_channels
 
 log = logging.getLogger(__name__)
 receiver = REGISTRY.receiver
@@ -60,7 +63,7 @@ def on_goal(event) -> str:
 
 
 @receiver(GOAL_CREATED, applies=is_show_funding, claim=on_session)
-def bind_show_goals_to_session(txn, fx, event: GoalCreated) -> None:
+def bind_show_goals_to_session(txn: Txn, fx: Effects, event: GoalCreated) -> None:
     goal = service.load(event.goal_id, txn)
     # Pub/Sub does not keep order: the goal may have ended before this delivery arrived, and then
     # set_embedded_goal_ended found no pair to stamp
@@ -72,14 +75,14 @@ def bind_show_goals_to_session(txn, fx, event: GoalCreated) -> None:
 
 
 @receiver(GOAL_CREATED, applies=lambda event: event.exp is not None, options=SCHEDULES)
-def schedule_lifecycle_tasks(txn, fx, event: GoalCreated) -> None:
+def schedule_lifecycle_tasks(txn: Txn, fx: Effects, event: GoalCreated) -> None:
     goal = service.load(event.goal_id, txn)
     if goal.active and goal.exp is not None:
         fx.schedule(DEACTIVATE_GOAL, DeactivateGoalArgs(goal_id=goal.id), at=goal.exp)
 
 
 @receiver(GOAL_ADDED, options=NOTIFIES)
-def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
+def trigger_notify_goal_added(txn: Txn, fx: Effects, event: GoalAdded) -> None:
     goal = service.load(event.goal_id, txn)
     if (goal.session_id, goal.owner) != (event.session_id, event.streamer_id):
         raise Conflict(f"goal {goal.id} is not in session {event.session_id}", code="goal_not_in_session")
@@ -89,20 +92,26 @@ def trigger_notify_goal_added(txn, fx, event: GoalAdded) -> None:
 
 
 @receiver(GOAL_ENDED, applies=lambda event: event.cls in (SHOW_FUNDING, TRIGGER_EXCLUSIVE, EXCLUSIVE), claim=on_session)
-def set_embedded_goal_ended(txn, fx, event: GoalEnded) -> None:
+def set_embedded_goal_ended(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     """The session's pair learns the goal ended: a pre-sale's end, an invitation's answer (seed
     001), or the end of a 1-on-1, which clears the pair and `status.exclusive_to`."""
     goal = service.ended(event.goal_id, txn)
     if isinstance(goal, TriggerExclusiveGoal):
-        sessions.stamp_invitation_ended(txn, goal.session_id, goal.viewer, goal.id, goal.ended_at, goal.agreed)
+        sessions.stamp_invitation_ended(txn, goal.session_id, goal.viewer, goal.id, _ended_at(goal), goal.agreed)
     elif isinstance(goal, ExclusiveGoal):
         sessions.exclusive_ended(txn, goal.session_id, goal.viewer, goal.context.trigger_exclusive_goal_id, goal.id)
     else:
-        sessions.stamp_funding_ended(txn, goal.session_id, goal.id, goal.ended_at)
+        sessions.stamp_funding_ended(txn, goal.session_id, goal.id, _ended_at(goal))
+
+
+def _ended_at(goal: Goal) -> float:
+    """When a goal that ended ended (`service.ended` returns only those)."""
+    assert goal.ended_at is not None, "every end of a goal stamps its ended_at"
+    return goal.ended_at
 
 
 @receiver(GOAL_ENDED, options=NOTIFIES)
-def notify_goal_ended(txn, fx, event: GoalEnded) -> None:
+def notify_goal_ended(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     goal = service.ended(event.goal_id, txn)
     fx.notify(stream_channels(goal.owner), "goal.ended", goal.notice(goal.owner))
 
@@ -113,25 +122,27 @@ def on_escrow(event) -> str:
 
 
 @receiver(GOAL_CREATED, applies=lambda event: event.cls == SHOW, claim=on_session)
-def bind_show_goal_to_funding_goal(txn, fx, event: GoalCreated) -> None:
+def bind_show_goal_to_funding_goal(txn: Txn, fx: Effects, event: GoalCreated) -> None:
     """The pre-sale already names its show (bound in the show's own step); the session's pair too."""
-    show = service.load(event.goal_id, txn)
+    show = service.of_class(service.load(event.goal_id, txn), ShowGoal)
     sessions.bind_show_goal(txn, show.session_id, show.context.funding_goal_id, show.id)
 
 
 @receiver(GOAL_ENDED, applies=lambda event: event.cls in (SHOW_FUNDING, SHOW), claim=on_escrow,
           options=NOTIFIES_AND_SCHEDULES)
-def trigger_show_escrow_refund(txn, fx, event: GoalEnded) -> None:
+def trigger_show_escrow_refund(txn: Txn, fx: Effects, event: GoalEnded) -> None:
     stored = service.ended(event.goal_id, txn)
     if isinstance(stored, ShowGoal):
         shows.settle_show(txn, fx, stored)
         return
+    stored = service.of_class(stored, ShowFundingGoal)
     goal = service.with_final_progress(stored, txn)
     if goal.refund:
         return
     if goal.target_met:  # 募票成功: the pre-sale reached its target, the escrow is kept for the show
         service.keep_funded_escrow(txn, fx, stored, goal)
         return
+    assert goal.refund_due_at is not None, "a pre-sale's end sets when its refund check runs"
     fx.schedule(CHECK_FUNDING_GOAL_REFUNDABLE, GoalIdArgs(goal_id=goal.id), at=goal.refund_due_at)
 
 
@@ -151,8 +162,9 @@ def reconcile_goals(tick) -> dict:
     """Make good what a lost delivery left undone: a goal still active past its exp (its
     deactivate_goal task was dropped), a pre-sale with no refund decision past its check time
     (trigger_show_escrow_refund or the check was dead-lettered), an agreed invitation whose check
-    for an unused agreement was lost, an ended karaoke goal whose settling and queue step were lost. All go through the same
-    idempotent steps as the normal path, after the normal path had `sweep_after` s to act."""
+    for an unused agreement was lost, an ended karaoke goal whose settling and queue step were lost.
+    All go through the same idempotent steps as the normal path, after the normal path had
+    `sweep_after` s to act."""
     late, started = clock.now() - settings().sweep_after, time.monotonic()
     counts = {}
     for name, overdue, step in (("ended", _overdue_goals, service.deactivate),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from shared.core.errors import Conflict, NotFound, field_error
-from shared.core.firestore import increment
+from shared.core.firestore import Txn, increment
 from shared.goals.models import ShowFundingGoal
 from shared.goals.service import BUYERS, PROGRESS, PROGRESS_SHARDS, goal_ref, load, tickets_sold
 
@@ -21,7 +21,7 @@ class GoalNotOnSale(Conflict):
     code = "goal_ended"
 
 
-def open_sale(txn, goal_id: str, session_id: str, product_id: str, now: float) -> ShowFundingGoal:
+def open_sale(txn: Txn, goal_id: str, session_id: str, product_id: str, now: float) -> ShowFundingGoal:
     """The pre-sale a ticket is bought for, read in the buyer's transaction; refuses a ticket it does not sell."""
     try:
         goal = load(goal_id, txn)
@@ -38,7 +38,7 @@ def open_sale(txn, goal_id: str, session_id: str, product_id: str, now: float) -
     return goal
 
 
-def count_tickets(txn, goal: ShowFundingGoal, buyer_id: str, quantity: int, amount: int) -> None:
+def count_tickets(txn: Txn, goal: ShowFundingGoal, buyer_id: str, quantity: int, amount: int) -> None:
     """Record a purchase (after the buyer's reads): blind increments, never a read of a shared document."""
     ref = goal_ref(goal.id)
     txn.set(ref.collection(BUYERS).document(buyer_id),
@@ -54,7 +54,7 @@ def breakdown(goal_id: str) -> dict[str, int]:
 
 def with_sales(goal: ShowFundingGoal, *, buyers: bool) -> ShowFundingGoal:
     """The goal as a client sees it: its progress from the shards, for its owner the breakdown too."""
-    sold = {"progress": tickets_sold(goal.id)}
+    sold: dict[str, object] = {"progress": tickets_sold(goal.id)}
     if buyers:
         sold["breakdown"] = breakdown(goal.id)
     return goal.model_copy(update=sold)

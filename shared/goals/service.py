@@ -5,17 +5,19 @@ one step with the events the rule returned. Only this feature writes goals.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
+from typing import TypeVar
 
 from shared import access_cache
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import Conflict, NotFound, field_error
-from shared.core.firestore import changes, db
+from shared.core.firestore import Txn, changes, db
 from shared.goals.models import (
     GOAL,
     SHOW_FUNDING,
     EscrowedGoal,
     Goal,
+    GoalBase,
     OwnerMetadata,
     RefundDecision,
     SessionConditions,
@@ -31,17 +33,26 @@ GOALS = "goals"
 BUYERS, PROGRESS = "buyers", "progress"  # per goal: each buyer's record, the sold-tickets counter shards
 PROGRESS_SHARDS = 16
 MAX_PRE_SALE = 366 * 24 * 3600
+G = TypeVar("G", bound=GoalBase)
 
 
 def goal_ref(goal_id: str):
     return db().collection(GOALS).document(goal_id)
 
 
-def load(goal_id: str, txn=None) -> Goal:
+def load(goal_id: str, txn: Txn | None = None) -> Goal:
     return firestore.load(goal_ref(goal_id), GOAL, "goal", txn)
 
 
-def ended(goal_id: str, txn) -> Goal:
+def of_class(goal: Goal, cls: type[G]) -> G:
+    """`goal` as the class its caller knows it has (the event or task naming it says so). A goal keeps
+    its class for good, so another one is a bug: raised as such, not refused like a request."""
+    if not isinstance(goal, cls):
+        raise TypeError(f"goal {goal.id} is a {goal.cls}, not a {cls.__name__}")
+    return goal
+
+
+def ended(goal_id: str, txn: Txn) -> Goal:
     """The goal as stored, once it has ended: `goal.ended` is only published after the goal
     ended, so an active one means the event is not real (refused, so the real one still counts)."""
     goal = load(goal_id, txn)
@@ -50,7 +61,7 @@ def ended(goal_id: str, txn) -> Goal:
     return goal
 
 
-def tickets_sold(goal_id: str, txn=None) -> int:
+def tickets_sold(goal_id: str, txn: Txn | None = None) -> int:
     """A pre-sale's progress: the sum of its counter shards (sales.py writes them)."""
     refs = [goal_ref(goal_id).collection(PROGRESS).document(str(n)) for n in range(PROGRESS_SHARDS)]
     snaps = txn.get_all(refs) if txn is not None else db().get_all(refs)
@@ -80,7 +91,7 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate,
         metadata=OwnerMetadata(user_id=user_id), created_at=clock.now(),
     )
 
-    def may_open(txn=None) -> None:
+    def may_open(txn: Txn | None = None) -> None:
         sessions.require_active(sessions.load_owned(session_id, user_id, txn))
         running = firestore.where(GOALS, conditions__session_id=session_id, active=True, _cls=SHOW_FUNDING)
         other = next(iter(running.limit(1).stream(transaction=txn)), None)
@@ -88,7 +99,7 @@ def create_show_funding_goal(user_id: str, request: ShowFundingGoalCreate,
             raise Conflict("the session already has an active show-funding goal",
                            code="funding_goal_active", details={"goal_id": other.id})
 
-    def body(txn, fx: steps.Effects) -> ShowFundingGoal:
+    def body(txn: Txn, fx: steps.Effects) -> ShowFundingGoal:
         may_open(txn)
         txn.create(goal_ref(goal.id), firestore.document(goal))
         sessions.goal_opened(txn, session_id, goal.id)
@@ -105,7 +116,7 @@ def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool 
     # a pre-sale's progress as far as known: the refund decision counts again once sales are closed
     sold = tickets_sold(goal_id) if isinstance(load(goal_id), ShowFundingGoal) else None
 
-    def body(txn, fx: steps.Effects) -> Goal:
+    def body(txn: Txn, fx: steps.Effects) -> Goal:
         goal = load(goal_id, txn)
         if sold is not None:
             goal = goal.model_copy(update={"progress": sold})
@@ -121,8 +132,8 @@ def deactivate(goal_id: str, triggerer: str | None = None, *, redelivered: bool 
 def decide_funding_refund(goal_id: str) -> RefundDecision:
     """Seed `check_funding_goal_refundable`: refund unless a show goal was bound to the pre-sale."""
 
-    def body(txn, fx: steps.Effects) -> RefundDecision:
-        stored = load(goal_id, txn)
+    def body(txn: Txn, fx: steps.Effects) -> RefundDecision:
+        stored = of_class(load(goal_id, txn), ShowFundingGoal)
         goal = with_final_progress(stored, txn)
         if goal.target_met and not goal.refund:  # the same rule as when it ended: its session may be over
             return keep_funded_escrow(txn, fx, stored, goal)
@@ -137,12 +148,12 @@ def decide_funding_refund(goal_id: str) -> RefundDecision:
     return steps.run(f"check_funding_goal_refundable:{goal_id}", body, claim=f"goal:{goal_id}")
 
 
-def with_final_progress(goal: ShowFundingGoal, txn) -> ShowFundingGoal:
+def with_final_progress(goal: ShowFundingGoal, txn: Txn) -> ShowFundingGoal:
     """An ended pre-sale with every ticket counted (no sale lands after the end)."""
     return goal if goal.active else goal.model_copy(update={"progress": tickets_sold(goal.id, txn)})
 
 
-def settle(txn, fx: steps.Effects, stored: EscrowedGoal, outcome: str, reason: str,
+def settle(txn: Txn, fx: steps.Effects, stored: EscrowedGoal, outcome: str, reason: str,
            goal: EscrowedGoal | None = None) -> None:
     """Inside a step holding the goal's claim: record where its escrow goes, once, and send it
     there hold by hold (the ledger's escrow_refund). `goal`: the goal as the step changed it."""
@@ -154,7 +165,8 @@ def settle(txn, fx: steps.Effects, stored: EscrowedGoal, outcome: str, reason: s
     fx.schedule(ESCROW_REFUND, EscrowArgs(escrow_id=stored.escrow_id, event=event), at=clock.now())
 
 
-def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted: ShowFundingGoal) -> RefundDecision:
+def keep_funded_escrow(txn: Txn, fx: steps.Effects, stored: ShowFundingGoal,
+                       counted: ShowFundingGoal) -> RefundDecision:
     """A pre-sale that met its target (`counted`: with every ticket counted) keeps its escrow for the
     show: decided when it ends, no check needed. Its session over and no show bound, no show can
     come: refunded instead (seeds: `deactivate_goals_in_session`)."""
@@ -167,17 +179,19 @@ def keep_funded_escrow(txn, fx: steps.Effects, stored: ShowFundingGoal, counted:
     return decision
 
 
-def active_goal_ids(session_id: str, txn=None, cls: str | None = None) -> list[str]:
+def active_goal_ids(session_id: str, txn: Txn | None = None, cls: str | None = None) -> list[str]:
     query = firestore.where(GOALS, conditions__session_id=session_id, active=True, **({"_cls": cls} if cls else {}))
     return [snap.id for snap in query.stream(transaction=txn)]
 
 
-def overdue_active_goals(before: float) -> Iterator[ShowFundingGoal]:
-    """Active goals whose exp passed before `before`, oldest first (their deactivate task was lost)."""
+def overdue_active_goals(before: float) -> Iterator[Goal]:
+    """Active goals of every class whose exp passed before `before`, oldest first (their deactivate
+    task was lost)."""
     return firestore.each(firestore.where(GOALS, ("exp", "<", before), active=True).order_by("exp"), GOAL)
 
 
 def overdue_refund_checks(before: float) -> Iterator[ShowFundingGoal]:
-    """Ended pre-sales still without a refund decision whose check was due before `before`."""
+    """Ended pre-sales still without a refund decision whose check was due before `before` (only
+    pre-sales store a `refund`, so no other goal matches `refund=None`)."""
     query = firestore.where(GOALS, ("refund_due_at", "<", before), refund=None).order_by("refund_due_at")
     return firestore.each(query, GOAL)

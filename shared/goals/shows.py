@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import NotFound, field_error
-from shared.core.firestore import changes
+from shared.core.firestore import Txn, changes
+from shared.core.pusher import stream_channels
 from shared.goals.models import (
     OwnerMetadata,
     SessionConditions,
@@ -24,7 +25,6 @@ from shared.goals.requests import ShowGoalCreate
 from shared.goals.service import GOALS, goal_ref, load, settle, with_final_progress
 from shared.goals.signals import GOAL_CREATED, GOAL_ENDED
 from shared.livestream import sessions
-from shared.core.pusher import stream_channels
 
 
 class EscrowPaidOut(BaseModel):
@@ -35,7 +35,7 @@ class EscrowPaidOut(BaseModel):
     funding_goal_id: str
 
 
-def pre_sale(goal_id: str, txn=None) -> ShowFundingGoal:
+def pre_sale(goal_id: str, txn: Txn | None = None) -> ShowFundingGoal:
     goal = load(goal_id, txn)
     if not isinstance(goal, ShowFundingGoal):
         raise field_error(["body", "context", "funding_goal_id"], f"goal {goal_id} is not a pre-sale")
@@ -51,7 +51,7 @@ def start_show(user_id: str, triggerer: str, request: ShowGoalCreate,
         raise NotFound(f"goal {terms.funding_goal_id} not found", code="goal_not_found")
     show_id = ids.new_id()
 
-    def body(txn, fx: steps.Effects) -> ShowGoal:
+    def body(txn: Txn, fx: steps.Effects) -> ShowGoal:
         sessions.require_active(sessions.load_owned(terms.session_id, user_id, txn))
         stored = pre_sale(terms.funding_goal_id, txn)
         counted = with_final_progress(stored, txn)
@@ -63,8 +63,10 @@ def start_show(user_id: str, triggerer: str, request: ShowGoalCreate,
             fx.publish(GOAL_ENDED, ended)
         duration = counted.context.perform_duration
         show = ShowGoal(id=show_id, active=True, levels=[], nbf=int(now), exp=int(now) + duration, created_at=now,
-                        conditions=SessionConditions(session_id=terms.session_id), metadata=OwnerMetadata(user_id=user_id),
-                        context=ShowContext(session_id=terms.session_id, funding_goal_id=stored.id, perform_duration=duration))
+                        conditions=SessionConditions(session_id=terms.session_id),
+                        metadata=OwnerMetadata(user_id=user_id),
+                        context=ShowContext(session_id=terms.session_id, funding_goal_id=stored.id,
+                                            perform_duration=duration))
         txn.update(goal_ref(stored.id), changes(stored, bound))
         txn.create(goal_ref(show.id), firestore.document(show))
         sessions.goal_opened(txn, terms.session_id, show.id)
@@ -75,7 +77,7 @@ def start_show(user_id: str, triggerer: str, request: ShowGoalCreate,
                      client_key=client_key)
 
 
-def settle_show(txn, fx: steps.Effects, show: ShowGoal) -> None:
+def settle_show(txn: Txn, fx: steps.Effects, show: ShowGoal) -> None:
     """Seeds: `trigger_show_escrow_refund` for the show goal, inside its step (holding the pre-sale's
     claim): performed -> the escrow is paid out, ended early -> refunded."""
     stored = pre_sale(show.context.funding_goal_id, txn)
@@ -92,7 +94,7 @@ def refund_unshown(funding_id: str) -> None:
     """Seeds' `deactivate_goals_in_session`: a pre-sale that met its target but got no show, in a
     session that ended, is refunded."""
 
-    def body(txn, fx: steps.Effects):
+    def body(txn: Txn, fx: steps.Effects):
         stored = pre_sale(funding_id, txn)
         if stored.context.show_goal_id or not stored.refund or stored.refund.decision != "keep":
             raise ShowNotAllowed(f"pre-sale {funding_id} is not waiting for a show", code="not_unshown")

@@ -7,7 +7,7 @@ from shared.core import clock, tasks
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY
 from shared.goals import exclusive, service
-from shared.goals.models import DeactivateGoalArgs, ExclusiveGoal, GoalIdArgs
+from shared.goals.models import DeactivateGoalArgs, ExclusiveGoal, GoalIdArgs, ShowFundingGoal
 from shared.goals.rules import arrival
 
 REGISTRY.queue("goal-lifecycle", QueueOptions(max_dispatches_per_second=50, max_concurrent_dispatches=50))
@@ -21,6 +21,7 @@ def _arrive(task, args, due: float | None) -> str | None:
     """Wait for or reschedule a task that came early; None when it should run now."""
     timing = arrival(due, clock.now())
     if timing.action == "reschedule":  # a new round: the old task name is taken
+        assert timing.at is not None, "arrival() reschedules only a task with a due time, for then"
         tasks.schedule(task, args.model_copy(update={"round": args.round + 1}), at=timing.at)
         return "rescheduled"
     if timing.action == "wait":  # close enough: wait here rather than a round trip through the queue
@@ -43,7 +44,7 @@ def deactivate_goal(args: DeactivateGoalArgs) -> str:
 
 @CHECK_FUNDING_GOAL_REFUNDABLE.handles
 def check_funding_goal_refundable(args: GoalIdArgs) -> str:
-    goal = service.load(args.goal_id)
+    goal = service.of_class(service.load(args.goal_id), ShowFundingGoal)  # scheduled for pre-sales only
     early = _arrive(CHECK_FUNDING_GOAL_REFUNDABLE, args, None if goal.refund else goal.refund_due_at)
     if early:
         return early

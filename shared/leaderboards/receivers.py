@@ -13,13 +13,13 @@ import time
 
 from shared.core import clock, steps, tasks
 from shared.core.errors import AlreadyApplied
+from shared.core.firestore import Txn, db
 from shared.core.options import FunctionOptions, QueueOptions
+from shared.core.pusher import stream_channels
 from shared.core.registry import REGISTRY
 from shared.leaderboards import rules, service
 from shared.leaderboards.models import LeaderboardUpdated, PushArgs
 from shared.ledger.spending import DIAMONDS_SPENT, DiamondsSpent
-from shared.core.pusher import stream_channels
-from shared.core.firestore import db
 
 PUSHED = "leaderboard.updated"
 
@@ -38,7 +38,7 @@ def count_diamonds_spent(event: DiamondsSpent) -> str:
     """The spend on its boards, once (the step's marker dedupes a redelivery); then, once that has
     committed, the push of the window after the commit: that push reads the boards after it."""
 
-    def body(txn, fx: steps.Effects) -> None:
+    def body(txn: Txn, fx: steps.Effects) -> None:
         service.check_spend(txn, event)  # the spend's own ledger transfer: no board is read
         service.apply(txn, event)
 
@@ -87,7 +87,7 @@ def push_leaderboard(args: PushArgs) -> str:
     event = LeaderboardUpdated(streamer_id=args.streamer_id, session_id=args.session_id, window=args.window,
                                boards=tops)
 
-    def body(txn, fx: steps.Effects) -> None:
+    def body(txn: Txn, fx: steps.Effects) -> None:
         fx.notify(stream_channels(args.streamer_id), PUSHED, event)
 
     try:

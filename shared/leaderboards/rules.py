@@ -13,7 +13,7 @@ PUSH_SLACK_WINDOWS = 1
 
 
 def _utc(at: float) -> datetime.date:
-    return datetime.datetime.fromtimestamp(at, datetime.timezone.utc).date()
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).date()
 
 
 def period_key(period: Period, at: float | datetime.date) -> str | None:

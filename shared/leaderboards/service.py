@@ -7,12 +7,12 @@ reads a board, so a session with thousands of supporters does not serialise on a
 from __future__ import annotations
 
 from shared.core.errors import Conflict
-from shared.core.firestore import db, increment
+from shared.core.firestore import Txn, db, increment
 from shared.leaderboards import rules
 from shared.leaderboards.models import BoardTop, Leaderboard, Period, Supporter
-from shared.ledger.spending import DiamondsSpent
 from shared.ledger import book
 from shared.ledger.models import wallet
+from shared.ledger.spending import DiamondsSpent
 
 BOARDS = "leaderboards"
 SUPPORTERS = "supporters"
@@ -27,7 +27,7 @@ def supporter_ref(board_id: str, user_id: str):
     return db().collection(BOARDS).document(board_id).collection(SUPPORTERS).document(user_id)
 
 
-def check_spend(txn, spend: DiamondsSpent) -> None:
+def check_spend(txn: Txn, spend: DiamondsSpent) -> None:
     """Trust the ledger, not the message: the transfer exists and moved the supporter's diamonds
     the way the spend says (out of their wallet, or back into it for a refund)."""
     transfer = book.load(spend.spend_id, txn)
@@ -36,7 +36,7 @@ def check_spend(txn, spend: DiamondsSpent) -> None:
         raise SpendUnknown(f"transfer {spend.spend_id} is not a spend of {spend.supporter_id}")
 
 
-def apply(txn, spend: DiamondsSpent) -> list[str]:
+def apply(txn: Txn, spend: DiamondsSpent) -> list[str]:
     """Count the spend on each of its boards: blind `Increment` writes, no board read."""
     touched = rules.boards(spend)
     for board_id in touched:

@@ -15,7 +15,7 @@ route = REGISTRY.route
 @route("GET", "/wallet", surface=SURFACE, query=WalletQuery, response=Wallet,
        summary="The caller's diamonds (or ?currency=): balance, earnings, where held ones sit, recent transfers")
 def get_wallet(call: Call) -> Wallet:
-    return service.wallet_of(call.principal.user_id, call.query.currency)
+    return service.wallet_of(call.caller.user_id, call.query.currency)
 
 
 @route("POST", "/admin/users/{user_id}/diamonds", surface=SURFACE, scope="role:admin", body=ProvisionRequest,

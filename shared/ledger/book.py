@@ -16,14 +16,14 @@ changes nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from shared.core import clock
 from shared.core.errors import NotFound
-from shared.core.firestore import db, increment
+from shared.core.firestore import Txn, db, increment, where
 from shared.ledger.models import Account, HoldResolved, InsufficientFunds, Transfer
-from shared.core.firestore import where
 
 BALANCES = "ledger_balances"
 TRANSFERS = "ledger_transfers"
@@ -82,7 +82,7 @@ def _party(account: Account) -> list[str]:
     return [account.owner] if account.kind in ("wallet", "earnings") else []
 
 
-def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
+def execute(txn: Txn, ops: Sequence[Move | Resolve]) -> list[Transfer]:
     """Apply `ops` in `txn`: each at most once (a repeat returns the transfer made the first time).
     Raises InsufficientFunds or HoldResolved, having written nothing."""
     now = clock.now()
@@ -102,10 +102,11 @@ def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
         return snap.to_dict() if snap is not None and snap.exists else None
 
     results: list[Transfer] = []
-    writes: list[tuple[str, object]] = []  # (kind, payload) applied once everything is checked
+    # applied in order once everything is checked: a transfer, or a hold's (id, state, resolved_by, at)
+    writes: list[Transfer | tuple[str, str, str, float]] = []
     spend: dict[str, int] = {}
     resolving: set[str] = set()
-    for op, transfer_id in zip(ops, ids):
+    for op, transfer_id in zip(ops, ids, strict=True):
         existing = stored(transfer_ref(transfer_id))
         if existing is not None:  # a repeat: changes nothing
             results.append(Transfer.model_validate(existing))
@@ -117,7 +118,7 @@ def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
                                 metadata=op.metadata)
             if op.debit.kind == "wallet":
                 spend[op.debit.id] = spend.get(op.debit.id, 0) + op.amount
-            writes.append(("transfer", transfer))
+            writes.append(transfer)
             results.append(transfer)
             continue
         hold_state = stored(transfer_ref(op.hold_id))
@@ -133,8 +134,8 @@ def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
                               currency=hold.currency, created_at=now, metadata=hold.metadata,
                               parties=sorted({*_party(move.debit), *_party(move.credit)}))
                      for move in _resolution(hold, op)]
-        writes += [("transfer", t) for t in transfers]
-        writes.append(("resolve", (hold.id, "posted" if op.action == "post" else "voided", op.transfer_id, now)))
+        writes += transfers
+        writes.append((hold.id, "posted" if op.action == "post" else "voided", op.transfer_id, now))
         results.append(transfers[0])
     for account_id, amount in spend.items():
         snap = found.get(balance_ref(Account.parse(account_id)).path)
@@ -143,11 +144,11 @@ def execute(txn, ops: list[Move | Resolve]) -> list[Transfer]:
             currency = Account.parse(account_id).currency
             raise InsufficientFunds(f"not enough {currency}", details={"balance": balance, "needed": amount,
                                                                           "currency": currency})
-    for kind, payload in writes:
-        if kind == "transfer":
-            _write_transfer(txn, payload)
+    for write in writes:
+        if isinstance(write, Transfer):
+            _write_transfer(txn, write)
         else:
-            hold_id, state, resolved_by, at = payload
+            hold_id, state, resolved_by, at = write
             txn.update(transfer_ref(hold_id), {"state": state, "resolved_by": resolved_by, "resolved_at": at})
     return results
 
@@ -160,11 +161,12 @@ def _resolution(hold: Transfer, op: Resolve) -> list[Move]:
         raise ValueError(f"posting {hold.id} needs a target and a fee below its amount")
     moves = [Move(op.transfer_id, escrow, op.to, hold.amount - op.fee)]
     if op.fee:
+        assert op.fee_to is not None  # refused above: a fee needs its account
         moves.append(Move(f"{hold.id}:fee", escrow, op.fee_to, op.fee))
     return moves
 
 
-def _write_transfer(txn, transfer: Transfer) -> None:
+def _write_transfer(txn: Txn, transfer: Transfer) -> None:
     txn.create(transfer_ref(transfer.id), transfer.model_dump(mode="json"))
     for account, sign in ((Account.parse(transfer.debit), -1), (Account.parse(transfer.credit), 1)):
         txn.set(balance_ref(account, _shard(account, transfer.id)), {
@@ -173,7 +175,7 @@ def _write_transfer(txn, transfer: Transfer) -> None:
         }, merge=True)
 
 
-def load(transfer_id: str, txn=None) -> Transfer:
+def load(transfer_id: str, txn: Txn | None = None) -> Transfer:
     snap = transfer_ref(transfer_id).get(transaction=txn)
     if not snap.exists:
         raise NotFound(f"transfer {transfer_id} not found", code="transfer_not_found")

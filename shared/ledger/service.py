@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from shared.core import firestore, ids, steps
-from shared.core.firestore import db, run_transaction
+from shared.core.firestore import Txn, db, run_transaction
 from shared.ledger import book
 from shared.ledger.models import (
     CURRENCIES,
@@ -31,7 +31,7 @@ def provision(user_id: str, amount: int, client_key: steps.ClientKey | None = No
     to try features with)."""
     transfer_id = f"provision:{ids.new_id()}"
 
-    def body(txn, fx: steps.Effects) -> Transfer:
+    def body(txn: Txn, fx: steps.Effects) -> Transfer:
         (transfer,) = book.execute(txn, [book.Move(transfer_id, issuance(currency), wallet(user_id, currency), amount,
                                                    metadata={"reason": "provisioned"})])
         return transfer
@@ -45,7 +45,7 @@ def open_accounts(user_id: str) -> int:
     refs = {book.balance_ref(account, shard).path: (account, book.balance_ref(account, shard))
             for account in (wallet(user_id), earnings(user_id)) for shard in range(book.SHARDS[account.kind])}
 
-    def body(txn) -> int:
+    def body(txn: Txn) -> int:
         missing = [refs[snap.reference.path] for snap in txn.get_all([ref for _, ref in refs.values()])
                    if not snap.exists]
         for account, ref in missing:
@@ -56,7 +56,7 @@ def open_accounts(user_id: str) -> int:
     return run_transaction(body)
 
 
-def balance(account: Account, txn=None) -> int:
+def balance(account: Account, txn: Txn | None = None) -> int:
     """The sum of an account's shards."""
     refs = [book.balance_ref(account, shard) for shard in range(book.SHARDS[account.kind])]
     snaps = txn.get_all(refs) if txn is not None else db().get_all(refs)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, StrictInt
 
 from shared.core.registry import REGISTRY
+from shared.core.steps import Effects
 
 ID = r"^[0-9a-f]{24}$"
 SpendKind = Literal["gift", "ticket", "stream_minutes", "exclusive", "unlock", "refund"]
@@ -30,7 +31,7 @@ class DiamondsSpent(BaseModel):
 DIAMONDS_SPENT = REGISTRY.signal("diamonds.spent", DiamondsSpent, key=lambda e: e.spend_id)
 
 
-def spent(fx, spend_id: str, supporter_id: str, streamer_id: str, session_id: str | None, amount: int,
+def spent(fx: Effects, spend_id: str, supporter_id: str, streamer_id: str, session_id: str | None, amount: int,
           kind: SpendKind, at: float) -> None:
     """Record the publish on a step's effects (nothing for a spend of 0)."""
     if amount:
@@ -38,7 +39,7 @@ def spent(fx, spend_id: str, supporter_id: str, streamer_id: str, session_id: st
                                                  session_id=session_id, amount=amount, kind=kind, at=at))
 
 
-def unlocked(fx, unlock, creator_id: str, currency: str) -> None:
+def unlocked(fx: Effects, unlock, creator_id: str, currency: str) -> None:
     """A post unlock paid in diamonds (other currencies and vouchers are not diamonds spent)."""
     if currency == "diamond" and unlock.transfer_id:
         spent(fx, unlock.transfer_id, unlock.viewer_id, creator_id, None, unlock.amount, "unlock", unlock.at)

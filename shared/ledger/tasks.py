@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 
 from shared.core import clock, steps
 from shared.core.config import settings
+from shared.core.firestore import Txn
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
-from shared.ledger.spending import spent
 from shared.ledger import book
 from shared.ledger.models import REVENUE, Account, earnings
+from shared.ledger.spending import spent
 
 PAGE = 100  # holds a run of escrow_refund fans out
 Event = Literal["escrow.failed", "escrow.succeeded"]  # the seeds' transfer_escrow events: refund, payout
@@ -57,7 +58,7 @@ UPDATE_BI_ESCROW = REGISTRY.task("update_bi_escrow", queue="escrow", args=HoldAr
 def escrow_refund(args: EscrowArgs) -> str:
     holds = book.pending_holds(args.escrow_id, after=args.after, limit=PAGE)
 
-    def body(txn, fx: steps.Effects) -> int:
+    def body(txn: Txn, fx: steps.Effects) -> int:
         for hold in holds:
             fx.schedule(UPDATE_BI_ESCROW, HoldArgs(hold_id=hold.id, event=args.event), at=clock.now())
         if len(holds) == PAGE:
@@ -73,14 +74,15 @@ def update_bi_escrow(args: HoldArgs) -> str:
     """One hold: voided back to its buyer (escrow.failed), or posted to the streamer's earnings less
     the platform's share (escrow.succeeded). A hold resolved the other way is a conflict, dropped."""
 
-    def body(txn, fx: steps.Effects) -> str:
+    def body(txn: Txn, fx: steps.Effects) -> str:
         if args.event == "escrow.failed":
             hold = book.load(args.hold_id, txn)  # read first: when it was spent, for its day's board
             (void,) = book.execute(txn, [book.Resolve(args.hold_id, "void")])
             buyer = Account.parse(void.credit).owner
             if void.metadata.get("streamer_id"):  # the refunded spend leaves the supporter's leaderboards
-                spent(fx, void.id, buyer, str(void.metadata["streamer_id"]), void.metadata.get("session_id"),
-                      -void.amount, "refund", hold.created_at)
+                session_id = void.metadata.get("session_id")
+                spent(fx, void.id, buyer, str(void.metadata["streamer_id"]),
+                      None if session_id is None else str(session_id), -void.amount, "refund", hold.created_at)
             fx.notify([f"private-user@{buyer}"], "escrow.refunded", EscrowRefunded(
                 hold_id=args.hold_id, escrow_id=Account.parse(void.debit).owner, amount=void.amount,
                 goal_id=void.metadata.get("goal_id")))

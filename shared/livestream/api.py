@@ -18,8 +18,8 @@ SESSION = REGISTRY.owner("session", "session_id", lambda session_id: {sessions.l
 @route("POST", "/sessions", surface=SURFACE, scope="role:creator", body=SessionCreate,
        response=Session, status=201, idempotent=True, summary="Start a livestream session (one active per streamer)")
 def start_session(call: Call) -> Session:
-    accounts.require_may_earn(call.principal.user_id)  # seed 004: a tw streamer is verified first
-    return sessions.start(call.principal.user_id, call.body.title, call.body.prices, call.client_key)
+    accounts.require_may_earn(call.caller.user_id)  # seed 004: a tw streamer is verified first
+    return sessions.start(call.caller.user_id, call.body.title, call.body.prices, call.client_key)
 
 
 @route("GET", "/sessions/{session_id}", surface=SURFACE, response=SessionView,
@@ -33,7 +33,7 @@ def get_session(call: Call) -> SessionView:
 @route("DELETE", "/sessions/{session_id}", surface=SURFACE, scope="role:creator", owner=SESSION, response=SessionEnding,
        summary="End a session; the goals still active in it end too")
 def end_session(call: Call) -> SessionEnding:
-    session, goals = sessions.end(call.principal.user_id, call.params["session_id"])
+    session, goals = sessions.end(call.caller.user_id, call.params["session_id"])
     return SessionEnding(session=session, ending_goals=goals)
 
 
@@ -41,7 +41,7 @@ def end_session(call: Call) -> SessionEnding:
        idempotent=True, summary="Pay for seconds of the streamer's paid stream (preset sd): diamonds to the "
                                 "streamer, the viewer's window in session.viewers extended, stream.authorized")
 def pay_for_stream(call: Call) -> Payment:
-    return pay.pay(call.principal.user_id, call.params["streamer_id"], call.body, call.client_key)
+    return pay.pay(call.caller.user_id, call.params["streamer_id"], call.body, call.client_key)
 
 
 @route("POST", "/sessions/{session_id}/sources", surface=SURFACE, scope="role:creator", owner=SESSION,
@@ -49,12 +49,12 @@ def pay_for_stream(call: Call) -> Payment:
        response=sources.Source, status=201, idempotent=True,
        summary="Register an RTC source of the session (room id, kind such as phone or OBS); its snapshots start")
 def register_source(call: Call) -> sources.Source:
-    return sources.register(call.principal.user_id, call.params["session_id"], call.body, call.client_key)
+    return sources.register(call.caller.user_id, call.params["session_id"], call.body, call.client_key)
 
 
 @route("GET", "/sessions/{session_id}/sources", surface=SURFACE, scope="role:creator", owner=SESSION,
        response=sources.Sources,
        summary="The session's RTC sources and the state of their snapshots")
 def list_sources(call: Call) -> sources.Sources:
-    sessions.load_owned(call.params["session_id"], call.principal.user_id)
+    sessions.load_owned(call.params["session_id"], call.caller.user_id)
     return sources.Sources(sources=sources.of_session(call.params["session_id"]))

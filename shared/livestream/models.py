@@ -106,7 +106,8 @@ class SessionCreate(BaseModel):
 
 class SessionEnding(BaseModel):
     session: Session
-    ending_goals: list[str] = Field(description="active goals being ended (the goals feature ends them on session.ended)")
+    ending_goals: list[str] = Field(
+        description="active goals being ended (the goals feature ends them on session.ended)")
 
 
 class SessionStarted(BaseModel):

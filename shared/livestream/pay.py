@@ -6,12 +6,13 @@ from __future__ import annotations
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import Conflict
-from shared.ledger.spending import spent
+from shared.core.firestore import Txn
+from shared.core.pusher import viewer_preview_channel
 from shared.ledger import book
 from shared.ledger.models import REVENUE, earnings, wallet
+from shared.ledger.spending import spent
 from shared.livestream import sessions
 from shared.livestream.models import Payment, PayRequest, StreamAuthorized
-from shared.core.pusher import viewer_preview_channel
 
 
 def pay(viewer_id: str, streamer_id: str, request: PayRequest, client_key: steps.ClientKey | None = None) -> Payment:
@@ -20,7 +21,7 @@ def pay(viewer_id: str, streamer_id: str, request: PayRequest, client_key: steps
     sessions.active_session_id(streamer_id)  # a clear 404 before queueing for anything
     payment_id = ids.new_id()
 
-    def body(txn, fx: steps.Effects) -> Payment:
+    def body(txn: Txn, fx: steps.Effects) -> Payment:
         session = sessions.load(sessions.active_session_id(streamer_id, txn), txn)
         sessions.require_active(session)
         amount = session.get_price(request.preset, request.duration)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from shared import access_cache
 from shared.core import clock, firestore, ids, steps
 from shared.core.errors import AlreadyApplied, Conflict, NotFound
-from shared.core.firestore import array_remove, array_union, changes, db
+from shared.core.firestore import Txn, array_remove, array_union, changes, db
 from shared.livestream.models import (
     DEFAULT_PRICES,
     ExclusiveGoalPair,
@@ -43,11 +43,11 @@ def _streamer_ref(user_id: str):
     return db().collection(STREAMERS).document(user_id)
 
 
-def load(session_id: str, txn=None) -> Session:
+def load(session_id: str, txn: Txn | None = None) -> Session:
     return firestore.load(session_ref(session_id), Session, "session", txn)
 
 
-def load_owned(session_id: str, user_id: str, txn=None) -> Session:
+def load_owned(session_id: str, user_id: str, txn: Txn | None = None) -> Session:
     """The session if `user_id` streams it; anyone else is told it does not exist."""
     session = load(session_id, txn)
     if session.user_id != user_id:
@@ -55,14 +55,14 @@ def load_owned(session_id: str, user_id: str, txn=None) -> Session:
     return session
 
 
-def _active_session_of(user_id: str, txn=None) -> None:
+def _active_session_of(user_id: str, txn: Txn | None = None) -> None:
     snap = _streamer_ref(user_id).get(transaction=txn)
     active_id = snap.get("active_session_id") if snap.exists else None
     if active_id:
         raise SessionAlreadyActive("you already have an active session", details={"session_id": active_id})
 
 
-def active_session_id(streamer_id: str, txn=None) -> str:
+def active_session_id(streamer_id: str, txn: Txn | None = None) -> str:
     """The streamer's active session (seed `authorize_livestream`), or a 404 when they are not live."""
     snap = _streamer_ref(streamer_id).get(transaction=txn)
     session_id = snap.get("active_session_id") if snap.exists else None
@@ -73,10 +73,10 @@ def active_session_id(streamer_id: str, txn=None) -> str:
 
 def start(user_id: str, title: str | None, prices: dict[str, int] | None = None,
           client_key: steps.ClientKey | None = None) -> Session:
-    session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True, statuses=Statuses(created=clock.now()),
-                      prices={**DEFAULT_PRICES, **(prices or {})})
+    session = Session(id=ids.new_id(), user_id=user_id, title=title, active=True,
+                      statuses=Statuses(created=clock.now()), prices={**DEFAULT_PRICES, **(prices or {})})
 
-    def body(txn, fx: steps.Effects) -> Session:
+    def body(txn: Txn, fx: steps.Effects) -> Session:
         _active_session_of(user_id, txn)
         txn.create(session_ref(session.id), firestore.document(session))
         txn.set(_streamer_ref(user_id), {"active_session_id": session.id}, merge=True)
@@ -92,12 +92,13 @@ def end(user_id: str, session_id: str) -> tuple[Session, list[str]]:
     """End the session; the goals still open in it are ended by the goals feature on `session.ended`."""
     load_owned(session_id, user_id)  # 404 for anyone else before any state is looked at
 
-    def body(txn, fx: steps.Effects):
+    def body(txn: Txn, fx: steps.Effects):
         session = load(session_id, txn)
         if not session.active:
             raise Conflict(f"session {session_id} has already ended", code="session_ended")
         now = clock.now()
-        ended = session.model_copy(update={"active": False, "statuses": Statuses(created=session.statuses.created, ended=now)})
+        ended = session.model_copy(update={"active": False,
+                                           "statuses": Statuses(created=session.statuses.created, ended=now)})
         txn.update(session_ref(session_id), changes(session, ended))
         txn.set(_streamer_ref(user_id), {"active_session_id": None}, merge=True)
         access_cache.invalidate_get_session_token_view_cache(txn, session_id)  # nobody watches an ended session
@@ -118,15 +119,15 @@ def require_active(session: Session) -> None:
         raise SessionNotActive(f"session {session.id} has ended")
 
 
-def goal_opened(txn, session_id: str, goal_id: str) -> None:
+def goal_opened(txn: Txn, session_id: str, goal_id: str) -> None:
     txn.update(session_ref(session_id), {"open_goals": array_union([goal_id])})
 
 
-def goal_closed(txn, session_id: str, goal_id: str) -> None:
+def goal_closed(txn: Txn, session_id: str, goal_id: str) -> None:
     txn.update(session_ref(session_id), {"open_goals": array_remove([goal_id])})
 
 
-def bind_funding_goal(txn, session_id: str, goal_id: str, funding_ended: float | None) -> Session | None:
+def bind_funding_goal(txn: Txn, session_id: str, goal_id: str, funding_ended: float | None) -> Session | None:
     """Seed `bind_show_goals_to_session`: add the pre-sale's pair. The session it was bound to, or
     None when it was bound already (a transaction reads nothing after it writes: ask here)."""
     session = load(session_id, txn)
@@ -137,17 +138,17 @@ def bind_funding_goal(txn, session_id: str, goal_id: str, funding_ended: float |
     return session
 
 
-def stamp_funding_ended(txn, session_id: str, goal_id: str, at: float) -> bool:
+def stamp_funding_ended(txn: Txn, session_id: str, goal_id: str, at: float) -> bool:
     """Seed `set_embedded_goal_ended`: stamp the pair's `funding_ended`; False when there is nothing to stamp."""
     return _set_once(txn, session_id, goal_id, "funding_ended", at)
 
 
-def bind_show_goal(txn, session_id: str, funding_goal: str, show_goal: str) -> bool:
+def bind_show_goal(txn: Txn, session_id: str, funding_goal: str, show_goal: str) -> bool:
     """The pair of a pre-sale gets its show; False when there is no pair or it has one already."""
     return _set_once(txn, session_id, funding_goal, "show_goal", show_goal)
 
 
-def _set_once(txn, session_id: str, funding_goal: str, field: str, value) -> bool:
+def _set_once(txn: Txn, session_id: str, funding_goal: str, field: str, value) -> bool:
     session = load(session_id, txn)
     pair = session.pair_for(funding_goal)
     if pair is None or getattr(pair, field) is not None:
@@ -157,7 +158,7 @@ def _set_once(txn, session_id: str, funding_goal: str, field: str, value) -> boo
     return True
 
 
-def show_goal_of(session_id: str, funding_goal: str, txn=None) -> str | None:
+def show_goal_of(session_id: str, funding_goal: str, txn: Txn | None = None) -> str | None:
     pair = load(session_id, txn).pair_for(funding_goal)
     return pair.show_goal if pair else None
 
@@ -169,14 +170,14 @@ class ExclusiveBusy(Conflict):
     code = "exclusive_in_progress"
 
 
-def invite_exclusive(txn, session_id: str, viewer_id: str, goal_id: str) -> None:
+def invite_exclusive(txn: Txn, session_id: str, viewer_id: str, goal_id: str) -> None:
     """Seed `bind_trigger_private_goal_to_session`: the viewer's invitation, in its pair (the
     caller checked, reading the session in the same transaction, that the viewer may invite)."""
     pair = ExclusiveGoalPair(trigger_exclusive_goal=goal_id)
     txn.update(session_ref(session_id), {f"exclusive_goal_pairs.{viewer_id}": pair.model_dump()})
 
 
-def agree_exclusive(txn, session: Session, viewer_id: str) -> None:
+def agree_exclusive(txn: Txn, session: Session, viewer_id: str) -> None:
     """The streamer agreed to `viewer_id`'s invitation: the 1-on-1 is theirs (`status.exclusive_to`).
     `session` was read in this transaction, so two agreements racing have one winner."""
     busy = [v for v in session.status.exclusive_to if v != viewer_id]
@@ -185,7 +186,7 @@ def agree_exclusive(txn, session: Session, viewer_id: str) -> None:
     txn.update(session_ref(session.id), {"status.exclusive_to": [viewer_id]})
 
 
-def stamp_invitation_ended(txn, session_id: str, viewer_id: str, goal_id: str, ended: float,
+def stamp_invitation_ended(txn: Txn, session_id: str, viewer_id: str, goal_id: str, ended: float,
                            agreed: float | None) -> bool:
     """Seed `set_embedded_goal_ended`: the pair's invitation ended (and was agreed at `agreed`).
     False when the pair holds another invitation or was stamped already."""
@@ -199,13 +200,13 @@ def stamp_invitation_ended(txn, session_id: str, viewer_id: str, goal_id: str, e
     return True
 
 
-def pending_invitations(session_id: str, txn=None) -> dict[str, str]:
+def pending_invitations(session_id: str, txn: Txn | None = None) -> dict[str, str]:
     """Viewer -> invitation goal of the pairs not answered yet, as far as the session knows."""
     return {viewer: pair.trigger_exclusive_goal for viewer, pair in load(session_id, txn).exclusive_goal_pairs.items()
             if pair.trigger_exclusive_goal_ended is None and pair.exclusive_goal is None}
 
 
-def drop_invitation(txn, session_id: str, viewer_id: str, goal_id: str) -> bool:
+def drop_invitation(txn: Txn, session_id: str, viewer_id: str, goal_id: str) -> bool:
     """Seed `cleanup_expired_exclusive_goal_pairs`, for one pair: an invitation that ended without
     leading to a 1-on-1 leaves the session (and the viewer may invite again)."""
     session = load(session_id, txn)
@@ -216,7 +217,7 @@ def drop_invitation(txn, session_id: str, viewer_id: str, goal_id: str) -> bool:
     return True
 
 
-def release_agreement(txn, session: Session, viewer_id: str, goal_id: str) -> None:
+def release_agreement(txn: Txn, session: Session, viewer_id: str, goal_id: str) -> None:
     """An invitation refunded without a 1-on-1: its pair leaves, the session is free again, and
     the window its agreement granted is taken back (`session` read in this transaction)."""
     pair = session.exclusive_goal_pairs.get(viewer_id)
@@ -231,7 +232,7 @@ def release_agreement(txn, session: Session, viewer_id: str, goal_id: str) -> No
         access_cache.invalidate_get_session_token_view_cache(txn, session.id, viewer_id)
 
 
-def grant_agreed_window(txn, session: Session, viewer_id: str, goal_id: str, at: float,
+def grant_agreed_window(txn: Txn, session: Session, viewer_id: str, goal_id: str, at: float,
                         seconds: int) -> ViewerWindow | None:
     """Seed `sync_trigger_goal_session_viewer`: the agreed viewer's window grows, once, while the
     agreement stands (its pair remembers the grant, so a refund can take it back)."""
@@ -242,7 +243,8 @@ def grant_agreed_window(txn, session: Session, viewer_id: str, goal_id: str, at:
     return extend_viewer(txn, session, viewer_id, at, seconds)
 
 
-def bind_exclusive_goal(txn, session_id: str, viewer_id: str, trigger_goal_id: str, exclusive_goal_id: str) -> bool:
+def bind_exclusive_goal(txn: Txn, session_id: str, viewer_id: str, trigger_goal_id: str,
+                        exclusive_goal_id: str) -> bool:
     """Seed `bind_exclusive_goals_to_session`: the pair gets its exclusive goal."""
     pair = load(session_id, txn).exclusive_goal_pairs.get(viewer_id)
     if pair is None or pair.trigger_exclusive_goal != trigger_goal_id or pair.exclusive_goal is not None:
@@ -251,7 +253,7 @@ def bind_exclusive_goal(txn, session_id: str, viewer_id: str, trigger_goal_id: s
     return True
 
 
-def exclusive_ended(txn, session_id: str, viewer_id: str, trigger_goal_id: str, exclusive_goal_id: str) -> bool:
+def exclusive_ended(txn: Txn, session_id: str, viewer_id: str, trigger_goal_id: str, exclusive_goal_id: str) -> bool:
     """The 1-on-1 ended: its pair and `status.exclusive_to` are cleared. Pub/Sub keeps no order, so
     its end may arrive before bind_exclusive_goal: the pair is known by its invitation too."""
     session = load(session_id, txn)
@@ -263,13 +265,13 @@ def exclusive_ended(txn, session_id: str, viewer_id: str, trigger_goal_id: str, 
     return True
 
 
-def _release(txn, session: Session, viewer_id: str) -> None:
+def _release(txn: Txn, session: Session, viewer_id: str) -> None:
     status = ExclusiveStatus(exclusive_to=[v for v in session.status.exclusive_to if v != viewer_id])
     txn.update(session_ref(session.id), {f"exclusive_goal_pairs.{viewer_id}": firestore.delete_field(),
                                          "status": status.model_dump()})
 
 
-def extend_viewer(txn, session: Session, viewer_id: str, at: float, seconds: int) -> ViewerWindow:
+def extend_viewer(txn: Txn, session: Session, viewer_id: str, at: float, seconds: int) -> ViewerWindow:
     """Seed `sync_trigger_goal_session_viewer` and `/pay`: the viewer's window grows by `seconds`
     (`session` read in this transaction)."""
     window = ViewerWindow.extend(session.viewers.get(viewer_id), at, seconds)

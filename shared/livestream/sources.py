@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import claims, clock, firestore, ids, steps
 from shared.core.errors import Busy
-from shared.core.firestore import db
+from shared.core.firestore import Txn, db
 from shared.core.options import QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 from shared.livestream import sessions
@@ -79,11 +79,11 @@ def source_ref(source_id: str):
     return db().collection(SOURCES).document(source_id)
 
 
-def load(source_id: str, txn=None) -> Source:
+def load(source_id: str, txn: Txn | None = None) -> Source:
     return firestore.load(source_ref(source_id), Source, "source", txn)
 
 
-def of_session(session_id: str, txn=None) -> list[Source]:
+def of_session(session_id: str, txn: Txn | None = None) -> list[Source]:
     query = firestore.where(SOURCES, session_id=session_id)
     return [firestore.as_model(Source, snap) for snap in query.stream(transaction=txn)]
 
@@ -94,7 +94,7 @@ def register(user_id: str, session_id: str, request: SourceCreate, client_key: s
     source = Source(id=ids.new_id(), session_id=session_id, user_id=user_id, room_id=request.room_id,
                     kind=request.kind, created_at=clock.now())
 
-    def body(txn, fx: steps.Effects) -> Source:
+    def body(txn: Txn, fx: steps.Effects) -> Source:
         session = sessions.load_owned(session_id, user_id, txn)
         sessions.require_active(session)
         # a 1-on-1 running already (its pair has its exclusive goal) keeps the new source's snapshots off
@@ -108,7 +108,7 @@ def register(user_id: str, session_id: str, request: SourceCreate, client_key: s
     return steps.run(f"register_source:{source.id}", body, redelivered=False, client_key=client_key)
 
 
-def want_snapshots(txn, fx: steps.Effects, session_id: str, running: bool, because: str) -> int:
+def want_snapshots(txn: Txn, fx: steps.Effects, session_id: str, running: bool, because: str) -> int:
     """Inside a step: the session's sources' snapshots should run (or stop) now. Reads first. An
     ended session's rooms are left alone."""
     wanted: State = "running" if running else "stopped"

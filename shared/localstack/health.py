@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import sys
 
+from shared.core import pusher, tasks
 from shared.core.config import settings
-from shared.core import tasks
-from shared.core import pusher
 
 
 def tasks_ok() -> bool:

@@ -61,7 +61,8 @@ class RtcApi:
         action, version = request.args.get("Action", ""), request.args.get("Version", "")
         reply = Reply(action, version, self.region)
         if not action or not version:
-            return reply.gateway("MissingParameter", f"The request is missing {'Action' if not action else 'Version'} parameter.")
+            return reply.gateway("MissingParameter",
+                                 f"The request is missing {'Action' if not action else 'Version'} parameter.")
         if request.path != "/" or request.method != "POST" or action not in ALREADY_DONE or version != VERSION:
             return reply.gateway("InvalidActionOrVersion", f"Could not find operation {action} for version {version}.")
         body = request.get_data()
@@ -107,7 +108,7 @@ class Reply:
 
     def __init__(self, action: str, version: str, region: str):
         self.action, self.version, self.region = action, version, region
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.request_id = f"{now:%Y%m%d%H%M%S}{secrets.token_hex(8).upper()}"
 
     def metadata(self) -> dict:
@@ -132,7 +133,8 @@ def _json(body, status: int) -> Response:
 
 def from_settings() -> RtcApi:
     s = settings()
-    return RtcApi(app_id=s.rtc_app_id, access_key_id=s.rtc_access_key_id, secret_key=s.rtc_secret_key, region=s.rtc_region)
+    return RtcApi(app_id=s.rtc_app_id, access_key_id=s.rtc_access_key_id, secret_key=s.rtc_secret_key,
+                  region=s.rtc_region)
 
 
 def main() -> None:

@@ -109,8 +109,8 @@ class SonetGateway:
                     order.scenario.confirm_failures -= 1
                     self.calls.append({"time": time.time(), "call": action, "icpOrderId": order_id, "status": 503})
                     return Response("Service Unavailable", status=503)
-                slow = bool(order and order.scenario.confirm_timeouts > 0)
-                if slow:
+                if order and order.scenario.confirm_timeouts > 0:
+                    slow = True
                     order.scenario.confirm_timeouts -= 1
                 answer = self.confirm_order(form)
             else:
@@ -128,15 +128,18 @@ class SonetGateway:
         missing = [name for name in AUTH_FIELDS if not form.get(name)]
         if missing:
             return {"resultCode": "10003", "resultMesg": f"missing {','.join(missing)}"}
-        if not form["price"].isdigit() or int(form["price"]) <= 0 or urlsplit(form["returnUrl"]).scheme not in ("http", "https"):
+        if (not form["price"].isdigit() or int(form["price"]) <= 0
+                or urlsplit(form["returnUrl"]).scheme not in ("http", "https")):
             return {"resultCode": "10004", "resultMesg": "bad price or returnUrl"}
         fields = {name: form[name] for name in AUTH_FIELDS}
         known = self.orders.get(order_id)
         if known and known.fields != fields:
             return {"resultCode": "10002", "resultMesg": "icpOrderId already used"}
         if known is None:
-            known = self.orders[order_id] = Order(fields, secrets.token_hex(16), scenario=self.scenarios.get(order_id, Scenario()))
-        return {"resultCode": sonet.SUCCESS, "resultMesg": "success", "icpOrderId": order_id, "authCode": known.auth_code}
+            known = self.orders[order_id] = Order(fields, secrets.token_hex(16),
+                                                  scenario=self.scenarios.get(order_id, Scenario()))
+        return {"resultCode": sonet.SUCCESS, "resultMesg": "success", "icpOrderId": order_id,
+                "authCode": known.auth_code}
 
     def confirm_order(self, form: dict[str, str]) -> dict[str, str]:
         order = self.orders.get(form.get("icpOrderId", ""))
@@ -144,6 +147,7 @@ class SonetGateway:
             return {"resultCode": "20001", "resultMesg": "unknown order"}
         if order.state != "paid":
             return {"resultCode": "20002", "resultMesg": "order not paid"}
+        assert order.sonet_order_no is not None  # pay() numbers an order as it marks it paid
         if form.get("sonetOrderNo") != order.sonet_order_no:
             return {"resultCode": "20001", "resultMesg": "unknown sonetOrderNo"}
         return {"resultCode": sonet.SUCCESS, "resultMesg": "confirmed", "icpOrderId": form["icpOrderId"],
@@ -153,7 +157,7 @@ class SonetGateway:
         with self.lock:
             order = self.orders.get(form.get("icpOrderId", ""))
             valid = order is not None and form.get("authCode") == order.auth_code and form.get("icpId") == self.icp_id
-        if not valid:
+        if order is None or not valid:
             return _page("Payment refused", "<p id='refused'>This payment request is not valid.</p>", status=400)
         f = {k: html.escape(v) for k, v in order.fields.items()}
         body = (f"<p>{f['icpProdDesc']} ({f['icpProdId']}) paid with {f['mpId']}</p>"
@@ -186,7 +190,8 @@ class SonetGateway:
 
     def result(self, order: Order) -> dict[str, str]:
         paid = order.state == "paid"
-        return {"resultCode": sonet.PAID if paid else "99999", "resultMesg": "success" if paid else "declined by the payer",
+        return {"resultCode": sonet.PAID if paid else "99999",
+                "resultMesg": "success" if paid else "declined by the payer",
                 "icpId": self.icp_id, "icpOrderId": order.fields["icpOrderId"], "icpProdId": order.fields["icpProdId"],
                 "mpId": order.fields["mpId"], "price": order.fields["price"], "icpUserId": order.fields["icpUserId"],
                 "sonetOrderNo": order.sonet_order_no or ""}
@@ -195,20 +200,24 @@ class SonetGateway:
         """The paid notice, server to server (its answer, a redirect for browsers, is not followed)."""
         import requests
 
+        status: int | str
         try:
             status = requests.post(url, data=result, timeout=30, allow_redirects=False).status_code
         except requests.RequestException as trouble:
             status = str(trouble)
         with self.lock:
-            self.calls.append({"time": time.time(), "call": "notice", "icpOrderId": result["icpOrderId"], "status": status})
+            self.calls.append({"time": time.time(), "call": "notice", "icpOrderId": result["icpOrderId"],
+                               "status": status})
 
 
 def _autosubmit(action: str, fields: dict[str, str], delay_ms: int) -> Response:
-    inputs = "".join(f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>" for k, v in fields.items())
+    inputs = "".join(f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
+                     for k, v in fields.items())
     body = (f"<p id='returning'>Payment {'completed' if fields['resultCode'] == sonet.PAID else 'not completed'}; "
             f"returning to the shop ...</p><form id='result' method='post' action='{html.escape(action)}'>{inputs}"
             f"<noscript><button>Continue</button></noscript></form>"
-            f"<script>setTimeout(function () {{ document.getElementById('result').submit(); }}, {int(delay_ms)});</script>")
+            f"<script>setTimeout(function () {{ document.getElementById('result').submit(); }}, "
+            f"{int(delay_ms)});</script>")
     return _page("So-net mpay (local)", body)
 
 

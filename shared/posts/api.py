@@ -16,19 +16,19 @@ route = REGISTRY.route
 @route("POST", "/posts", surface=SURFACE, scope="role:creator", body=PostCreate, response=Post, status=201,
        summary="Post your uploaded assets, free or paid (nbf: publish later); ready once its assets are claimed")
 def create_post(call: Call) -> Post:
-    return service.create(call.principal.user_id, call.body)
+    return service.create(call.caller.user_id, call.body)
 
 
 @route("GET", "/posts/{post_id}", surface=SURFACE, response=PostView,
        summary="A post as you may see it: locked (caption, price, thumbnail) or, unlocked or yours, with its media")
 def get_post(call: Call) -> PostView:
-    return service.view(service.load_post(call.params["post_id"]), call.principal.user_id)
+    return service.view(service.load_post(call.params["post_id"]), call.caller.user_id)
 
 
 @route("GET", "/users/{user_id}/posts", surface=SURFACE, query=PageQuery, response=PostPage,
        summary="A creator's published posts, newest first; pass next_cursor as cursor for more")
 def user_posts(call: Call) -> PostPage:
-    return service.of_user(call.params["user_id"], call.principal.user_id, call.query.cursor, call.query.limit)
+    return service.of_user(call.params["user_id"], call.caller.user_id, call.query.cursor, call.query.limit)
 
 
 @route("POST", "/posts/{post_id}/unlock", surface=SURFACE, body=UnlockRequest, response=Unlock, status=201,
@@ -36,7 +36,7 @@ def user_posts(call: Call) -> PostPage:
                                 "or rainbow diamonds to the creator less the platform's share, or a voucher from your "
                                 "backpack; asked again, the same unlock")
 def unlock_post(call: Call) -> Unlock:
-    return service.unlock(call.principal.user_id, call.params["post_id"], call.body, call.client_key)
+    return service.unlock(call.caller.user_id, call.params["post_id"], call.body, call.client_key)
 
 
 @route("GET", "/posts/{post_id}/media/{asset_id}/playlist", surface=SURFACE, errors=(403,),
@@ -63,5 +63,5 @@ def content_key(call: Call) -> Response:
 
 def _opened(call: Call):
     post = service.load_post(call.params["post_id"])
-    service.require_open(post, call.principal.user_id)
+    service.require_open(post, call.caller.user_id)
     return post

@@ -3,7 +3,7 @@ fields as models, and the requests and views around them (seed 004, "Post")."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, ClassVar, Literal, Union, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
@@ -62,9 +62,10 @@ class Voucher(BaseModel):
     cls: Literal["Voucher"] = Field("Voucher", alias="_cls")
 
 
-Cost = Annotated[Union[Diamond, MessagingDiamonds, Points, RainbowDiamonds, Voucher], Field(discriminator="cls")]
+Cost = Annotated[Diamond | MessagingDiamonds | Points | RainbowDiamonds | Voucher, Field(discriminator="cls")]
 CostKind = Literal["Diamond", "MessagingDiamonds", "Points", "RainbowDiamonds", "Voucher"]
-UnlockKind = Literal["DiamondUnlock", "MessagingDiamondsUnlock", "PointsUnlock", "RainbowDiamondUnlock", "VoucherUnlock"]
+UnlockKind = Literal["DiamondUnlock", "MessagingDiamondsUnlock", "PointsUnlock", "RainbowDiamondUnlock",
+                     "VoucherUnlock"]
 
 
 def offered(costs: list, kind: str):

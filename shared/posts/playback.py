@@ -80,7 +80,8 @@ def _signed_playlist(playlist: str, seconds: int) -> str:
     lines = storage.client().bucket(storage.bucket_name(MEDIA)).blob(playlist).download_as_text().splitlines()
     segments = [i for i, line in enumerate(lines) if line and not line.startswith("#")]
     with ThreadPoolExecutor(SIGNERS) as pool:
-        for i, url in zip(segments, pool.map(lambda i: _signed(f"{folder}/{lines[i]}", seconds), segments)):
+        signed = pool.map(lambda i: _signed(f"{folder}/{lines[i]}", seconds), segments)
+        for i, url in zip(segments, signed, strict=True):
             lines[i] = url
     for i, line in enumerate(lines):
         if line.startswith("#EXT-X-KEY"):  # relative to .../media/{asset}/renditions/{name}

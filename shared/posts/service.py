@@ -3,6 +3,8 @@ their costs. Only this feature writes `posts`; an unlock moves money only throug
 uses a voucher only through the backpack feature."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from shared.assets import service as assets
@@ -11,10 +13,10 @@ from shared.backpack import service as backpack
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, field_error
-from shared.core.firestore import db, document, load
+from shared.core.firestore import Txn, db, document, load
 from shared.core.registry import REGISTRY
-from shared.ledger import book
-from shared.ledger import spending
+from shared.core.steps import Effects
+from shared.ledger import book, spending
 from shared.ledger.models import earnings, revenue, wallet
 from shared.posts import playback
 from shared.posts.models import (
@@ -65,7 +67,7 @@ def unlock_ref(post_id: str, viewer_id: str):
     return post_ref(post_id).collection(UNLOCKS).document(viewer_id)
 
 
-def load_post(post_id: str, txn=None) -> Post:
+def load_post(post_id: str, txn: Txn | None = None) -> Post:
     return load(post_ref(post_id), Post, "post", txn)
 
 
@@ -90,7 +92,7 @@ def create(user_id: str, request: PostCreate) -> Post:
                 media={a.id: MediaItem(asset_id=a.id, kind=a.kind) for a in found},
                 status_transitions=StatusTransitions(created=now, processing=now), nbf=request.nbf or now)
 
-    def body(txn, fx: steps.Effects) -> Post:
+    def body(txn: Txn, fx: steps.Effects) -> Post:
         txn.create(post_ref(post.id), document(post))
         fx.publish(POST_CREATED, PostCreated(post_id=post.id, user_id=user_id))
         return post
@@ -98,7 +100,7 @@ def create(user_id: str, request: PostCreate) -> Post:
     return steps.run(f"create_post:{post.id}", body, redelivered=False)
 
 
-def follow_asset(txn, fx: steps.Effects, post_ids: list[str], asset: Asset) -> None:
+def follow_asset(txn: Txn, fx: steps.Effects, post_ids: list[str], asset: Asset) -> None:
     """The posts' view of an asset they claimed (seed: `update_message_asset_metadata`,
     `update_message_artifacts`): its probed metadata and thumbnail; a post is ready once every asset
     is probed, failed if one failed. Reads every post first, then writes."""
@@ -108,15 +110,17 @@ def follow_asset(txn, fx: steps.Effects, post_ids: list[str], asset: Asset) -> N
             _follow(txn, fx, post, asset)
 
 
-def _follow(txn, fx: steps.Effects, post: Post, asset: Asset) -> None:
+def _follow(txn: Txn, fx: steps.Effects, post: Post, asset: Asset) -> None:
     encoded = asset.encoded
     failed = asset.status == "failed" or (encoded is not None and encoded.status == "failed")
     ready = encoded if encoded is not None and not failed else None
-    item = MediaItem(asset_id=asset.id, kind=asset.kind, status="failed" if failed else "ready" if ready else "processing",
-                     metadata=asset.metadata if asset.probed else {}, reason=asset.reason or (encoded and encoded.reason),
+    item = MediaItem(asset_id=asset.id, kind=asset.kind,
+                     status="failed" if failed else "ready" if ready else "processing",
+                     metadata=asset.metadata if asset.probed else {},
+                     reason=asset.reason or (encoded and encoded.reason),
                      generation=ready.generation if ready else None, key_id=ready.key_id if ready else None,
                      outputs=ready.outputs if ready else {}, renditions=ready.renditions if ready else [])
-    change = {f"media.{asset.id}": item.model_dump(mode="json")}
+    change: dict[str, Any] = {f"media.{asset.id}": item.model_dump(mode="json")}
     if post.status == "processing":
         states = {m.status for m in {**post.media, asset.id: item}.values()}
         moved = "failed" if "failed" in states else "ready" if states == {"ready"} else None
@@ -179,7 +183,7 @@ def unlock(viewer_id: str, post_id: str, request: UnlockRequest, client_key: ste
         snap = unlock_ref(post_id, viewer_id).get()
         return Unlock.model_validate(snap.to_dict()) if snap.exists else None
 
-    def body(txn, fx) -> Unlock:
+    def body(txn: Txn, fx: Effects) -> Unlock:
         post = load_post(post_id, txn)
         snap = unlock_ref(post_id, viewer_id).get(transaction=txn)
         if snap.exists:

@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field
 
 from shared.access import tokens
 from shared.accounts import service as accounts
+from shared.core import pusher
 from shared.core.errors import AppError
 from shared.core.http import FORM, Call, parse_form, parse_json_object, validate
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
-from shared.core import pusher
 from shared.realtime import channels, headcount
 
 SURFACE = REGISTRY.surface("realtime", FunctionOptions(memory="512Mi", cpu="1", concurrency=32, max_instances=50,
@@ -61,21 +61,22 @@ def _grant(user_id: str, socket_id: str, channel: str, user_info: dict) -> dict:
        summary="Authorize one Pusher channel subscription (pusher-js: form-encoded socket_id, channel_name)")
 def authorize_channel(call: Call) -> dict:
     request = validate(AuthRequest, _fields(call), "body")
-    user = call.principal.user_id
+    user = call.caller.user_id
     return _grant(user, request.socket_id, request.channel_name, accounts.public_info(user))
 
 
 @route("POST", "/pusher/batch-authenticate", surface=SURFACE, raw=True,
        summary="Authorize several channels at once (the pusher-js batch plugin: socket_id, channel_name[0..n]); "
-               "each channel answered on its own: {channel: {status: 200, data: {auth, channel_data}} or {status: 403}}")
+               "each channel answered on its own: {channel: {status: 200, data: {auth, channel_data}} "
+               "or {status: 403}}")
 def authorize_channels(call: Call) -> dict:
     fields = _fields(call)
-    names = [fields[k] for k in sorted((k for k in fields if BATCH_KEY.fullmatch(k)),
-                                        key=lambda k: int(BATCH_KEY.fullmatch(k)[1]))]
+    batch = [(int(found[1]), k) for k in fields if (found := BATCH_KEY.fullmatch(k))]
+    names = [fields[k] for _, k in sorted(batch, key=lambda pair: pair[0])]
     if isinstance(fields.get("channel_name"), list):  # channel_name sent repeated is the same request
         names += fields["channel_name"]
     request = validate(BatchAuthRequest, {"socket_id": fields.get("socket_id"), "channel_names": names}, "body")
-    answers, user = {}, call.principal.user_id
+    answers, user = {}, call.caller.user_id
     info = accounts.public_info(user)
     for channel in request.channel_names:
         try:
@@ -89,7 +90,7 @@ def authorize_channels(call: Call) -> dict:
        summary="The RTC token of the session's paid (sd) stream for a viewer who may watch it now (the streamer, a "
                "payer inside their window, a ticket buyer, a pass holder); 403 otherwise. Subscribe only.")
 def stream_token(call: Call) -> tokens.StreamToken:
-    return tokens.stream_token(call.params["session_id"], call.principal.user_id)
+    return tokens.stream_token(call.params["session_id"], call.caller.user_id)
 
 
 @route("POST", "/pusher/webhooks", surface=SURFACE, public=True, raw=True, response=WebhookApplied, errors=(401,),

@@ -10,8 +10,9 @@ channel adds what `paid_stream` answers (the RTC token: seed 004, "How user get 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 from shared.core.errors import Forbidden
 
@@ -32,7 +33,7 @@ def decide(channel: str, user_id: str, paid_stream: Callable[[str, str], dict | 
            user_info: dict | None = None) -> Grant:
     """The grant for `user_id` on `channel`, or Forbidden. `paid_stream(streamer, viewer)` answers
     what the viewer's paid-stream channel data adds, or None when they may not watch it now."""
-    info = {"user_id": user_id, "user_info": user_info or {"id": user_id}}
+    info: dict[str, Any] = {"user_id": user_id, "user_info": user_info or {"id": user_id}}
     if found := USER.fullmatch(channel):
         _only(found["user"], user_id, channel)
         return Grant()
@@ -45,7 +46,8 @@ def decide(channel: str, user_id: str, paid_stream: Callable[[str, str], dict | 
         _only(found["viewer"], user_id, channel)
         paid = paid_stream(found["streamer"], user_id)
         if paid is None:
-            raise Forbidden("you may not watch this paid stream now", code="not_authorized", details={"channel": channel})
+            raise Forbidden("you may not watch this paid stream now", code="not_authorized",
+                            details={"channel": channel})
         return Grant({**info, "user_info": {**info["user_info"], **paid}})
     raise Forbidden("no such channel", code="unknown_channel", details={"channel": channel})
 

@@ -16,13 +16,14 @@ still deliverable could correct.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from shared.core import clock
-from shared.core.firestore import db, delete_field, run_transaction
+from shared.core.firestore import Txn, db, delete_field, run_transaction
 from shared.realtime.channels import ROOM
 
 ROOMS, STREAM_VIEWERS = "stream_rooms", "stream_viewers"
@@ -142,7 +143,7 @@ def _field(snap, name: str):
 def _member(streamer_id: str, user_id: str, present: bool, order: Order,
             decide: Callable[[tuple[Order, bool] | None, Order], bool]) -> bool:
     """Set the viewer `present` or not at `order` if `decide(kept, vacated_at)` says so."""
-    def body(txn) -> bool:
+    def body(txn: Txn) -> bool:
         room = _room(streamer_id).get(transaction=txn)
         viewer = _viewer(streamer_id, user_id).get(transaction=txn)
         kept_order = _field(viewer, "at")
@@ -153,7 +154,7 @@ def _member(streamer_id: str, user_id: str, present: bool, order: Order,
             txn.set(_room(streamer_id), {"check_due_at": clock.now() + RECHECK_SECONDS}, merge=True)
         txn.set(_viewer(streamer_id, user_id), {
             "user_id": user_id, "present": present, "at": list(order),
-            "expire_at": None if present else datetime.fromtimestamp(clock.now() + TOMBSTONE_SECONDS, timezone.utc)})
+            "expire_at": None if present else datetime.fromtimestamp(clock.now() + TOMBSTONE_SECONDS, UTC)})
         return True
 
     return run_transaction(body)
@@ -162,10 +163,10 @@ def _member(streamer_id: str, user_id: str, present: bool, order: Order,
 def _occupancy(streamer_id: str, occupied: bool, order: Order) -> bool:
     """The room's own state (a re-occupation wins a tie with the vacancy); the latest vacancy's
     place also bars older arrivals (see `applies`)."""
-    def body(txn) -> bool:
+    def body(txn: Txn) -> bool:
         room = _room(streamer_id).get(transaction=txn)
         kept = tuple(_field(room, "at") or BEFORE_ALL)
-        change = {}
+        change: dict[str, Any] = {}
         if order > kept or (order == kept and occupied and not _field(room, "occupied")):
             change.update(occupied=occupied, at=list(order))
         if not occupied and order > tuple(_field(room, "vacated_at") or BEFORE_ALL):

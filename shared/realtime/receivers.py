@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from shared.core import pusher
 from shared.core.options import FunctionOptions
 from shared.core.registry import REGISTRY
 from shared.maintenance import TICK, Tick
-from shared.core import pusher
 from shared.realtime import headcount
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import struct
+from typing import Any
 
 VERSION = "001"
 APP_ID_LENGTH = 24
@@ -50,7 +51,8 @@ def _bytes(name: str, data: bytes) -> bytes:
     return _U16.pack(len(data)) + data
 
 
-def _message(room_id: str, user_id: str, expire_at: int, privileges: dict[int, int], issued_at: int, nonce: int) -> bytes:
+def _message(room_id: str, user_id: str, expire_at: int, privileges: dict[int, int], issued_at: int,
+             nonce: int) -> bytes:
     granted = dict(privileges)
     if PUBLISH_STREAM in granted:
         for implied in _IMPLIED_BY_PUBLISH:
@@ -120,7 +122,7 @@ def parse(token: str) -> dict:
     msg, signature = outer.bytes(), outer.bytes()
     outer.end()
     reader = _Reader(msg)
-    fields = {"version": VERSION, "app_id": token[len(VERSION):len(VERSION) + APP_ID_LENGTH],
+    fields: dict[str, Any] = {"version": VERSION, "app_id": token[len(VERSION):len(VERSION) + APP_ID_LENGTH],
               "nonce": reader.u32(), "issued_at": reader.u32(), "expire_at": reader.u32()}
     try:
         fields["room_id"], fields["user_id"] = reader.bytes().decode(), reader.bytes().decode()

@@ -36,7 +36,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.core import options
 from shared.core.config import settings
@@ -57,7 +58,8 @@ class RtcError(AppError):
 
     status, code = 502, "rtc_error"
 
-    def __init__(self, message: str, *, retryable: bool, vendor_code: str | None = None, http_status: int | None = None):
+    def __init__(self, message: str, *, retryable: bool, vendor_code: str | None = None,
+                 http_status: int | None = None):
         super().__init__(message, details={"vendor_code": vendor_code, "http_status": http_status})
         self.retryable = retryable
         self.vendor_code = vendor_code
@@ -100,7 +102,8 @@ def _call(action: str, room_id: str, task_id: str, extra: dict) -> None:
                            secret_key=s.rtc_secret_key, region=s.rtc_region)
     try:
         # the query as signed, not as requests would encode it
-        response = _session().post(f"{url}?{signing.canonical_query(query)}", data=data, headers=headers, timeout=TIMEOUT)
+        response = _session().post(f"{url}?{signing.canonical_query(query)}", data=data, headers=headers,
+                                   timeout=TIMEOUT)
     except requests.RequestException as exc:
         raise RtcError(f"RTC {action} got no answer: {exc}", retryable=True) from exc
     _check(action, room_id, task_id, response.status_code, response.content)

@@ -63,19 +63,20 @@ def list_products(call: Call) -> Products:
 
 
 @route("POST", "/me/products", surface=SURFACE, scope="role:creator", body=UserProductCreate, response=UserProduct,
-       status=201, summary="Sell something of yours: buyers get it in their backpack, you earnings per sale set from its price")
+       status=201,
+       summary="Sell something of yours: buyers get it in their backpack, you earnings per sale set from its price")
 def create_user_product(call: Call) -> UserProduct:
-    accounts.require_may_earn(call.principal.user_id)  # seed 004: a tw creator is verified before earning
+    accounts.require_may_earn(call.caller.user_id)  # seed 004: a tw creator is verified before earning
     product_id = f"user_product_{ids.new_id()}"
     earned = creator_earnings(call.body.price, settings().platform_share_percent)
-    return orders.add_user_product(UserProduct(id=product_id, creator_id=call.principal.user_id,
+    return orders.add_user_product(UserProduct(id=product_id, creator_id=call.caller.user_id,
                                                creator_diamonds=earned, **call.body.model_dump()))
 
 
 @route("POST", "/shop/checkout", surface=SURFACE, body=CheckoutRequest, response=Checkout, status=201, idempotent=True,
        summary="Create an order (its amount fixed from the product now); open pay_url in a browser to pay")
 def checkout(call: Call) -> Checkout:
-    return orders.checkout(call.principal.user_id, call.body, call.client_key)
+    return orders.checkout(call.caller.user_id, call.body, call.client_key)
 
 
 @route("GET", "/shop/orders/{order_id}", surface=SURFACE, owner=ORDER, response=Order, summary="One of your orders")
@@ -85,11 +86,12 @@ def get_order(call: Call) -> Order:
 
 @route("GET", "/me/orders", surface=SURFACE, response=Orders, summary="Your orders, newest first")
 def my_orders(call: Call) -> Orders:
-    return Orders(orders=orders.of_user(call.principal.user_id))
+    return Orders(orders=orders.of_user(call.caller.user_id))
 
 
 @route("POST", "/admin/orders/{order_id}/refund", surface=SURFACE, scope="role:admin", response=Refund, idempotent=True,
-       summary="Reverse a fulfilled order: unspent diamonds taken back, a pass or item revoked; what was spent is reported")
+       summary="Reverse a fulfilled order: unspent diamonds taken back, a pass or item revoked; "
+               "what was spent is reported")
 def refund_order(call: Call) -> Refund:
     order_id = call.params["order_id"]
     return steps.run(f"refund_order:{order_id}", lambda txn, fx: fulfilment.refund(txn, order_id), redelivered=False,
@@ -104,7 +106,8 @@ def start_payment(call: Call) -> Response:
 
 
 @route("GET", "/redirect-out", surface=SURFACE, public=True, query=RedirectOut,
-       summary="Keeps `resume` in a signed HttpOnly cookie for /redirect-in, then 302 to `next` (this shop's own URLs only)")
+       summary="Keeps `resume` in a signed HttpOnly cookie for /redirect-in, then 302 to `next` "
+               "(this shop's own URLs only)")
 def redirect_out(call: Call) -> Response:
     return payment.redirect_out(call.query.session, call.query.next, call.query.resume)
 

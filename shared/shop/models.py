@@ -2,7 +2,7 @@
 requests and views around them (seed 004, "Shop")."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
@@ -63,7 +63,7 @@ def _with_class(data):
     return data
 
 
-ProductUnion = Annotated[Union[DiamondPackProduct, PassProduct, UserProduct], Field(discriminator="cls")]
+ProductUnion = Annotated[DiamondPackProduct | PassProduct | UserProduct, Field(discriminator="cls")]
 PRODUCT = TypeAdapter(ProductUnion)
 
 

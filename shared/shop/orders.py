@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import Conflict, NotFound
-from shared.core.firestore import db, document, each, load, where
+from shared.core.firestore import Txn, array_union, db, document, each, load, where
 from shared.shop import signing
 from shared.shop.models import (
     TRANSITIONS,
@@ -22,7 +22,6 @@ from shared.shop.models import (
     parse_product,
 )
 from shared.shop.signals import EXPIRE_ORDER, ORDER_CREATED, OrderArgs, OrderCreated
-from shared.core.firestore import array_union
 
 PRODUCTS, ORDERS = "shop_products", "shop_orders"
 CATALOG = pathlib.Path(__file__).with_name("catalog.json")
@@ -60,7 +59,7 @@ def order_ref(order_id: str):
     return db().collection(ORDERS).document(order_id)
 
 
-def load_order(order_id: str, txn=None) -> Order:
+def load_order(order_id: str, txn: Txn | None = None) -> Order:
     return load(order_ref(order_id), Order, "order", txn)
 
 
@@ -89,7 +88,7 @@ def checkout(user_id: str, request: CheckoutRequest, client_key: steps.ClientKey
                   product=item.model_dump(mode="json", by_alias=True), amount=item.price,
                   times={"created": now}, gateway=Gateway(mp_id=request.mp_id))
 
-    def body(txn, fx: steps.Effects) -> Checkout:
+    def body(txn: Txn, fx: steps.Effects) -> Checkout:
         txn.create(order_ref(order.id), document(order))
         fx.publish(ORDER_CREATED, OrderCreated(order_id=order.id, user_id=user_id))
         fx.schedule(EXPIRE_ORDER, OrderArgs(order_id=order.id), at=now + settings().order_ttl_seconds)
@@ -98,7 +97,7 @@ def checkout(user_id: str, request: CheckoutRequest, client_key: steps.ClientKey
     return steps.run(f"checkout:{order.id}", body, redelivered=False, client_key=client_key)
 
 
-def move(txn, order: Order, status: str, **changes) -> Order:
+def move(txn: Txn, order: Order, status: str, **changes) -> Order:
     """The order in its next status (after the transaction's reads); a move the order's status does
     not allow is a 409."""
     if status not in TRANSITIONS.get(order.status, ()):

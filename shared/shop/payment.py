@@ -26,7 +26,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from shared.core import claims, clock, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, AppError, Conflict, Forbidden, Retry, ValidationFailed
+from shared.core.firestore import Txn
 from shared.core.http import Cookie, Html, Redirect, Response
+from shared.core.steps import Effects
 from shared.shop import orders, signing, sonet
 from shared.shop.models import Order
 from shared.shop.signals import CONFIRM_PAYMENT, ORDER_PAID, ConfirmArgs, OrderPaid
@@ -47,13 +49,15 @@ def landing_url(order_id: str) -> str:
 
 
 def _metadata(order: Order) -> str:
-    fields = {"icpId": settings().sonet_icp_id, "icpOrderId": order.id, "price": order.amount, "mpId": order.gateway.mp_id}
+    fields = {"icpId": settings().sonet_icp_id, "icpOrderId": order.id, "price": order.amount,
+              "mpId": order.gateway.mp_id}
     return signing.metadata_token(fields, issued_at=order.times["created"])
 
 
 def resume_url(order: Order) -> str:
     """The gateway's returnUrl: /notify/sonet with the signed metadata and where to land after."""
-    return f"{settings().shop_url}/notify/sonet?" + urlencode({"metadata": _metadata(order), "next": landing_url(order.id)})
+    return f"{settings().shop_url}/notify/sonet?" + urlencode({"metadata": _metadata(order),
+                                                                "next": landing_url(order.id)})
 
 
 def start(order_id: str, signature: str) -> str:
@@ -83,7 +87,7 @@ def _authorize(order: Order) -> str:
     except sonet.Refused as refused:
         raise GatewayUnavailable(f"the payment gateway refused the order: {refused}", code="gateway_refused") from None
 
-    def body(txn, fx) -> str:
+    def body(txn: Txn, fx: Effects) -> str:
         current = orders.load_order(order.id, txn)
         if current.gateway.auth_code:
             return current.gateway.auth_code
@@ -120,7 +124,8 @@ def post_form(action: str) -> Response:
     target = html.escape(f"{gateway.scheme}://{gateway.netloc}{gateway.path}")
     page = (f'<!doctype html><html><head><meta charset="utf-8"><title>To the payment page</title></head><body>'
             f'<form id="pay" method="post" action="{target}">{inputs}<noscript><button>Continue to pay</button>'
-            f'</noscript></form><script nonce="{nonce}">document.getElementById("pay").submit();</script></body></html>')
+            f'</noscript></form><script nonce="{nonce}">document.getElementById("pay").submit();</script>'
+            '</body></html>')
     policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; form-action {gateway.scheme}://{gateway.netloc}; "
               "base-uri 'none'; frame-ancestors 'none'")
     return Html(page, headers={"Content-Security-Policy": policy, "Referrer-Policy": "no-referrer",
@@ -204,7 +209,7 @@ def confirm(order_id: str, sonet_order_no: str, *, from_task: bool = False) -> s
 
 
 def _backstop(order_id: str, sonet_order_no: str) -> None:
-    def body(txn, fx) -> None:
+    def body(txn: Txn, fx: Effects) -> None:
         fx.schedule(CONFIRM_PAYMENT, ConfirmArgs(order_id=order_id, sonet_order_no=sonet_order_no),
                     at=clock.now() + CONFIRM_BACKSTOP_SECONDS)
 
@@ -215,9 +220,10 @@ def _backstop(order_id: str, sonet_order_no: str) -> None:
 
 
 def _mark_paid(order_id: str, sonet_order_no: str) -> str:
-    def body(txn, fx) -> str:
+    def body(txn: Txn, fx: Effects) -> str:
         order = orders.load_order(order_id, txn)
-        paid = orders.move(txn, order, "paid", gateway=order.gateway.model_copy(update={"sonet_order_no": sonet_order_no}))
+        paid = orders.move(txn, order, "paid",
+                           gateway=order.gateway.model_copy(update={"sonet_order_no": sonet_order_no}))
         fx.publish(ORDER_PAID, OrderPaid(order_id=paid.id, user_id=paid.user_id))
         return "paid"
 
@@ -233,10 +239,11 @@ def _mark_paid(order_id: str, sonet_order_no: str) -> str:
 def fail(order_id: str, message: str) -> None:
     """A declined or failed payment: the order failed (once), nothing credited; under the same claim
     as a confirmation, and an order already paid stays paid. A later confirmed payment still wins."""
-    def body(txn, fx) -> None:
+    def body(txn: Txn, fx: Effects) -> None:
         order = orders.load_order(order_id, txn)
         if order.status in ("created", "pending"):
-            orders.move(txn, order, "failed", gateway=order.gateway.model_copy(update={"result_message": message[:200]}))
+            orders.move(txn, order, "failed",
+                        gateway=order.gateway.model_copy(update={"result_message": message[:200]}))
 
     try:
         with _confirming(order_id) as held:
@@ -252,7 +259,8 @@ def landing(order_id: str, cookie: str | None) -> Response:
     cleared; anyone else, or a reload, sees the status only."""
     order = orders.load_order(order_id)
     session = signing.unseal(COOKIE_SEAL, cookie or "")
-    mine = bool(session) and session.get("session") == f"shop-checkout-sonet-{order.id}" and session.get("exp", 0) > clock.now()
+    mine = (session is not None and session.get("session") == f"shop-checkout-sonet-{order.id}"
+            and session.get("exp", 0) > clock.now())
     settled = order.status in ("fulfilled", "failed", "expired", "refunded")
     refresh = "" if settled else '<meta http-equiv="refresh" content="2">'
     what = (f'<p>{html.escape(str(order.product.get("name", order.product_id)))} &middot; NT$ {order.amount}</p>'

@@ -8,10 +8,12 @@ from pydantic import BaseModel
 
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied
+from shared.core.firestore import Txn
 from shared.core.options import FunctionOptions
-from shared.core.registry import REGISTRY
-from shared.ledger import service as ledger
 from shared.core.pusher import user_channel
+from shared.core.registry import REGISTRY
+from shared.core.steps import Effects
+from shared.ledger import service as ledger
 from shared.shop import fulfilment, orders, payment
 from shared.shop.signals import (
     CONFIRM_PAYMENT,
@@ -36,12 +38,12 @@ class OrderFulfilled(BaseModel):
 
 
 @REGISTRY.receiver(ORDER_CREATED, options=FunctionOptions(secrets=("TASK_SECRET",)))
-def ensure_wallet_and_bank(txn, fx: steps.Effects, event: OrderCreated) -> None:
+def ensure_wallet_and_bank(txn: Txn, fx: steps.Effects, event: OrderCreated) -> None:
     fx.schedule(PROVISION_WALLET_AND_BANK_ACCOUNT, UserArgs(user_id=event.user_id), at=clock.now())
 
 
 @REGISTRY.receiver(ORDER_PAID, options=FunctionOptions(secrets=("PUSHER_SECRET",)))
-def fulfill_order(txn, fx: steps.Effects, event: OrderPaid) -> None:
+def fulfill_order(txn: Txn, fx: steps.Effects, event: OrderPaid) -> None:
     order = fulfilment.fulfil(txn, event.order_id)
     fx.notify([user_channel(order.user_id)], "order.fulfilled",
               OrderFulfilled(order_id=order.id, product_id=order.product_id, fulfilment=order.fulfilment or {}))
@@ -55,7 +57,7 @@ def provision_wallet_and_bank_account(args: UserArgs) -> str:
 @EXPIRE_ORDER.handles
 def expire_order(args: OrderArgs) -> str:
     """An order still unpaid when its time is up expires (a payment that comes later still counts)."""
-    def body(txn, fx) -> str:
+    def body(txn: Txn, fx: Effects) -> str:
         order = orders.load_order(args.order_id, txn)
         if order.status not in ("created", "pending"):
             return f"left {order.status}"

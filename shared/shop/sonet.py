@@ -46,7 +46,7 @@ def parse_answer(text: str) -> dict[str, str]:
     names, found = keys.split("|"), values.split("|")
     if not sep or len(names) != len(found) or "resultCode" not in names:
         raise GatewayError(f"unreadable gateway answer: {text[:200]!r}")
-    return dict(zip(names, found))
+    return dict(zip(names, found, strict=True))
 
 
 def payment_url() -> str:

@@ -37,7 +37,8 @@ def tail(seconds: float | None, out=sys.stdout) -> int:
                 shown += 1
             out.flush()
             if answer.received_messages:
-                subscriber.acknowledge(request={"subscription": name, "ack_ids": [m.ack_id for m in answer.received_messages]})
+                ack_ids = [m.ack_id for m in answer.received_messages]
+                subscriber.acknowledge(request={"subscription": name, "ack_ids": ack_ids})
             else:
                 time.sleep(0.2)
     except KeyboardInterrupt:

@@ -80,8 +80,8 @@ def main() -> int:
     registry = app.load()
     if args.check:
         stale = drifted(registry)
-        for path in stale:
-            print(f"{path} differs from the registry: run python -m shared.tools.generate", file=sys.stderr)
+        for name in stale:
+            print(f"{name} differs from the registry: run python -m shared.tools.generate", file=sys.stderr)
         return 1 if stale else 0
     for path, text in rendered(registry).items():
         path.write_text(text)
