@@ -22,7 +22,7 @@ from shared.assets import encoding, keys, service, storage
 from shared.assets.models import Artifact, Asset, EncodedFile, EncodeStatus, Encoding, Rendition, StoredFile
 from shared.core import clock, steps
 from shared.core.errors import AlreadyApplied, Retry
-from shared.core.firestore import Txn, db, run_transaction
+from shared.core.firestore import Txn, db, field_filter, run_transaction
 from shared.core.options import FunctionOptions, QueueOptions
 from shared.core.registry import REGISTRY, TaskArgs
 
@@ -275,10 +275,8 @@ STALLED_REASON = "the encode did not finish; upload the file as a new asset"
 def stalled(now: float, limit: int = 50) -> list[tuple[str, int]]:
     """(asset, generation) of encodes whose task is gone: queued a day ago and never attempted, or
     last attempted long ago (Cloud Tasks dropped it after its last retry)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (db().collection(service.ASSETS).where(filter=FieldFilter("encoding.status", "in", ["queued", "encoding"]))
-             .where(filter=FieldFilter("encoding.queued_at", "<", now - STALLED_ATTEMPT)).limit(limit))
+    query = (db().collection(service.ASSETS).where(filter=field_filter("encoding.status", "in", ["queued", "encoding"]))
+             .where(filter=field_filter("encoding.queued_at", "<", now - STALLED_ATTEMPT)).limit(limit))
     found = []
     for snap in query.stream():
         enc = Encoding.model_validate(snap.get("encoding"))

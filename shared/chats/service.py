@@ -22,7 +22,7 @@ from shared.chats.models import (
 from shared.core import clock, ids, pusher, steps
 from shared.core.config import settings
 from shared.core.errors import NotFound, field_error
-from shared.core.firestore import Txn, as_model, db, document
+from shared.core.firestore import Txn, as_model, db, document, field_filter
 from shared.core.registry import REGISTRY
 from shared.gifts import service as gifts
 from shared.ledger import book
@@ -125,9 +125,7 @@ def send(sender_id: str, recipient_id: str, request: MessageRequest, sender_is_c
 
 def chats_of(user_id: str, cursor: str | None, limit: int) -> ChatPage:
     """The user's chats, the one with the newest message first, `limit` at a time after `cursor` (a chat id)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter  # here: entry points load no client until used
-
-    query = (db().collection(CHATS).where(filter=FieldFilter("participants", "array_contains", user_id))
+    query = (db().collection(CHATS).where(filter=field_filter("participants", "array_contains", user_id))
              .order_by("updated_at", direction="DESCENDING"))
     if cursor:
         last = chat_ref(cursor).get()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 import random
 import threading
@@ -17,36 +16,24 @@ from shared.core.errors import NotFound
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction as Txn
-    from google.cloud.firestore_v1 import Increment
-    from google.cloud.firestore_v1.base_query import FieldFilter
-    from google.cloud.firestore_v1.field_path import FieldPath
 else:
     Txn = Any  # the real class would load google.cloud.firestore at import: kept for first use
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 _LOADING = threading.Lock()
-# the library's names other modules use, as `from shared.core.firestore import FieldFilter` (see library())
-_NAMES = {"FieldFilter": "google.cloud.firestore_v1.base_query", "FieldPath": "google.cloud.firestore_v1.field_path",
-          "Increment": "google.cloud.firestore_v1"}
 
 
 def library():
     """google.cloud.firestore, imported on first use (entry points that never touch Firestore skip
-    ~240 ms), by one thread at a time. Its modules import each other in a cycle (firestore_v1 ->
-    query -> base_query -> firestore_v1): threads that import it at once through different modules,
-    as the first requests and receivers of a new instance do (db() here, FieldFilter there), get
-    partly initialised modules and ImportError. So shared/ takes the library from here only."""
+    ~240 ms). shared/ takes the library from here only, through this one module: its modules import
+    each other in a cycle (firestore_v1 -> query -> base_query -> firestore_v1), so threads that
+    import it at once through different modules, as a new instance's first requests and receivers
+    do (a client in one, a FieldFilter in another), get partly initialised modules and ImportError.
+    The lock keeps the first import to one thread whatever the others are importing meanwhile."""
     with _LOADING:
         from google.cloud import firestore
     return firestore
-
-
-def __getattr__(name: str):
-    if name not in _NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    library()
-    return getattr(importlib.import_module(_NAMES[name]), name)
 
 
 @functools.cache
@@ -91,6 +78,16 @@ def array_remove(values: list):
 def delete_field():
     """Removes a field (a map entry, by its dotted path) in an update."""
     return library().DELETE_FIELD
+
+
+def field_filter(path: str, op: str, value: Any):
+    """A query filter (FieldFilter) on the field at the dotted `path`."""
+    return library().FieldFilter(path, op, value)
+
+
+def field_path(*names: str) -> str:
+    """The dotted path of nested fields, each name quoted as it needs (a map key with dots or dashes)."""
+    return library().Client.field_path(*names)
 
 
 def as_model(model, snap):
@@ -139,8 +136,6 @@ def load(ref, model, name: str, txn: Txn | None = None):
 def where(collection: str, *ranges: tuple[str, str, Any], **equals):
     """A query on equality filters, dotted field paths as `field__sub` (conditions__session_id),
     and range filters given as (field, op, value)."""
-    field_filter = library().FieldFilter
-
     query = db().collection(collection)
     for name, value in equals.items():
         query = query.where(filter=field_filter(name.replace("__", "."), "==", value))

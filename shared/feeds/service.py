@@ -22,7 +22,7 @@ import logging
 
 from shared.core import clock, ids
 from shared.core.errors import field_error
-from shared.core.firestore import Txn, db, delete_field, run_transaction
+from shared.core.firestore import Txn, db, delete_field, field_filter, field_path, increment, run_transaction
 from shared.feeds import rules, sources
 from shared.feeds.models import KINDS, FeedItem, FeedPage, Follow, FollowState
 
@@ -99,8 +99,6 @@ def _swap(kind: str, gen: str, read_at: float) -> bool:
 
 def cleanup(kind: str, now: float | None = None) -> list[str]:
     """Delete the generations `rules.expired` names, items first; the ones deleted."""
-    from google.cloud.firestore_v1.field_path import FieldPath
-
     gone = rules.expired(pointer(kind), clock.now() if now is None else now)
     for gen in gone:
         # the generation's document first: a reader still on it gets cursor_expired, not a short page
@@ -111,7 +109,7 @@ def cleanup(kind: str, now: float | None = None) -> list[str]:
             for ref in refs:
                 batch.delete(ref)
             batch.commit()
-        pointer_ref(kind).update({FieldPath("generations", gen).to_api_repr(): delete_field()})
+        pointer_ref(kind).update({field_path("generations", gen): delete_field()})
     return gone
 
 
@@ -145,9 +143,7 @@ def update_current(txn: Txn, kind: str, item_id: str, displayed: dict) -> bool:
 
 def count_gift(txn: Txn, session_id: str) -> None:
     """A blind increment: a burst of gifts does not contend on a read."""
-    from google.cloud.firestore_v1 import Increment
-
-    txn.set(sources.counter_ref(session_id), {"gifts": Increment(1)}, merge=True)
+    txn.set(sources.counter_ref(session_id), {"gifts": increment(1)}, merge=True)
 
 
 def mark_dirty(txn: Txn, kind: str) -> None:
@@ -200,14 +196,12 @@ def _ordered(kind: str, gen: str, after: str, limit: int, only: set[str] | None 
              skip: set[str] | None = None) -> list[FeedItem]:
     """Up to `limit` items ranked after `after`: of the streamers `only` names, or not of those
     `skip` names (filtered as read: a feed is a few hundred items)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     items = generation_ref(kind, gen).collection(ITEMS)
     if only is not None:
         found: list[FeedItem] = []
         names = sorted(only)
         for start in range(0, len(names), IN_LIMIT):
-            query = items.where(filter=FieldFilter("user_id", "in", names[start:start + IN_LIMIT])).order_by("rank")
+            query = items.where(filter=field_filter("user_id", "in", names[start:start + IN_LIMIT])).order_by("rank")
             found += [_item(s) for s in (query.start_after({"rank": after}) if after else query).limit(limit).stream()]
         return sorted(found, key=lambda item: item.rank)[:limit]
     found, last = [], after
@@ -259,7 +253,5 @@ def unfollow(follower: str, streamer: str) -> FollowState:
 
 
 def followed_streamers(follower: str) -> set[str]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = db().collection(FOLLOWS).where(filter=FieldFilter("follower", "==", follower)).limit(MAX_FOLLOWED)
+    query = db().collection(FOLLOWS).where(filter=field_filter("follower", "==", follower)).limit(MAX_FOLLOWED)
     return {snap.get("streamer") for snap in query.stream()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from shared.core import firestore
-from shared.core.firestore import db
+from shared.core.firestore import db, field_filter
 from shared.feeds import rules
 from shared.feeds.models import LIVESTREAM, POSTS, FeedItem
 from shared.goals import service as goals
@@ -72,10 +72,8 @@ def live_sessions() -> list[Session]:
 
 
 def published_posts(now: float) -> list[Post]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (db().collection(posts.POSTS).where(filter=FieldFilter("status", "==", "ready"))
-             .where(filter=FieldFilter("nbf", "<=", now)).order_by("nbf", direction="DESCENDING").limit(MAX_ITEMS))
+    query = (db().collection(posts.POSTS).where(filter=field_filter("status", "==", "ready"))
+             .where(filter=field_filter("nbf", "<=", now)).order_by("nbf", direction="DESCENDING").limit(MAX_ITEMS))
     found = []
     for snap in query.stream():
         try:

@@ -7,7 +7,7 @@ reads a board, so a session with thousands of supporters does not serialise on a
 from __future__ import annotations
 
 from shared.core.errors import Conflict
-from shared.core.firestore import Txn, db, increment
+from shared.core.firestore import Txn, db, field_filter, increment
 from shared.leaderboards import rules
 from shared.leaderboards.models import BoardTop, Leaderboard, Period, Supporter
 from shared.ledger import book
@@ -48,10 +48,8 @@ def apply(txn: Txn, spend: DiamondsSpent) -> list[str]:
 
 def top(board_id: str, limit: int) -> list[Supporter]:
     """The board's supporters by amount, highest first (those refunded to nothing left out)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     query = (db().collection(BOARDS).document(board_id).collection(SUPPORTERS)
-             .where(filter=FieldFilter("amount", ">", 0)).order_by("amount", direction="DESCENDING").limit(limit))
+             .where(filter=field_filter("amount", ">", 0)).order_by("amount", direction="DESCENDING").limit(limit))
     return [Supporter(rank=rank, user_id=snap.id, amount=snap.get("amount"))
             for rank, snap in enumerate(query.stream(), start=1)]
 

@@ -13,7 +13,7 @@ from shared.backpack import service as backpack
 from shared.core import clock, ids, steps
 from shared.core.config import settings
 from shared.core.errors import AlreadyApplied, Conflict, Forbidden, NotFound, field_error
-from shared.core.firestore import Txn, db, document, load
+from shared.core.firestore import Txn, db, document, field_filter, load
 from shared.core.registry import REGISTRY
 from shared.core.steps import Effects
 from shared.ledger import book, spending
@@ -159,10 +159,8 @@ def view(post: Post, viewer_id: str) -> PostView:
 
 def of_user(user_id: str, viewer_id: str, cursor: str | None, limit: int) -> PostPage:
     """The creator's published posts, newest first, `limit` at a time after `cursor` (a post id)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (db().collection(POSTS).where(filter=FieldFilter("user_id", "==", user_id))
-             .where(filter=FieldFilter("status", "==", "ready")).where(filter=FieldFilter("nbf", "<=", clock.now()))
+    query = (db().collection(POSTS).where(filter=field_filter("user_id", "==", user_id))
+             .where(filter=field_filter("status", "==", "ready")).where(filter=field_filter("nbf", "<=", clock.now()))
              .order_by("nbf", direction="DESCENDING"))
     if cursor:
         last = post_ref(cursor).get()

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.core import clock
-from shared.core.firestore import Txn, db, delete_field, run_transaction
+from shared.core.firestore import Txn, db, delete_field, field_filter, run_transaction
 from shared.realtime.channels import ROOM
 
 ROOMS, STREAM_VIEWERS = "stream_rooms", "stream_viewers"
@@ -122,9 +122,7 @@ def check_room(streamer_id: str, members: set[str]) -> int:
 
 def rooms_due(limit: int = 100) -> list[str]:
     """Rooms someone entered whose check against Pusher's list is due, the most overdue first."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = db().collection(ROOMS).where(filter=FieldFilter("check_due_at", "<=", clock.now()))
+    query = db().collection(ROOMS).where(filter=field_filter("check_due_at", "<=", clock.now()))
     return [snap.id for snap in query.order_by("check_due_at").limit(limit).select([]).stream()]
 
 
@@ -179,9 +177,7 @@ def _occupancy(streamer_id: str, occupied: bool, order: Order) -> bool:
 
 
 def _present(streamer_id: str):
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    return _room(streamer_id).collection(STREAM_VIEWERS).where(filter=FieldFilter("present", "==", True))
+    return _room(streamer_id).collection(STREAM_VIEWERS).where(filter=field_filter("present", "==", True))
 
 
 def _present_users(streamer_id: str) -> set[str]:

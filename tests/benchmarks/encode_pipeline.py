@@ -8,10 +8,14 @@ recorded result (`encoding.started_at` -> `finished_at`: reading the source from
 commands, encrypting and uploading the outputs, the steps); the whole span from the upload's
 PUT to the post being ready is printed too. Target: pipeline / bare <= 1.2.
 
-    .venv/bin/python tests/benchmarks/encode_pipeline.py [rounds]
+    .venv/bin/python tests/benchmarks/encode_pipeline.py [rounds] [--seconds S] [--size WxH]
+
+`--seconds` and `--size` make the clip shorter and smaller, for a quick run that only checks the
+benchmark works (the smoke test: `1 --seconds 4 --size 320x180`); under 3 minutes there is no trailer.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import pathlib
 import statistics
@@ -25,7 +29,7 @@ from shared import app  # noqa: E402
 from tests.stack import running_stack  # noqa: E402
 from tests.support import Api, User  # noqa: E402
 
-SECONDS = 200
+SECONDS, SIZE = 200, "1280x720"  # the e2e tests' clip (tests/e2e/helpers.py)
 
 
 def bare(clip: str, meta: dict) -> float:
@@ -67,18 +71,34 @@ def pipeline(api: Api, creator: User, data: bytes) -> tuple[float, float]:
     return enc["finished_at"] - enc["started_at"], ready_at - put_at
 
 
+def source(seconds: int, size: str) -> bytes:
+    """H.264 and AAC made as the e2e tests' clip is, of `seconds` at `size`."""
+    from tests.e2e.helpers import clip, generated
+
+    if (seconds, size) == (SECONDS, SIZE):
+        return clip()
+    return generated(["-f", "lavfi", "-i", f"testsrc2=duration={seconds}:size={size}:rate=25",
+                      "-f", "lavfi", "-i", f"sine=duration={seconds}", "-c:v", "libx264", "-preset", "veryfast",
+                      "-crf", "30", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-shortest"],
+                     ".mp4")
+
+
 def summary(name: str, values: list[float]) -> str:
     return (f"{name:44s} median {statistics.median(values):6.1f} s   max {max(values):6.1f} s   "
             f"min {min(values):6.1f} s   (n={len(values)})")
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rounds", nargs="?", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=SECONDS, help=f"the clip's length (default {SECONDS})")
+    parser.add_argument("--size", default=SIZE, help=f"the clip's frame size (default {SIZE})")
+    args = parser.parse_args()
+    rounds = args.rounds
     app.load()
     from shared.assets.probe import probe
-    from tests.e2e.test_media import clip
 
-    data = clip()
+    data = source(args.seconds, args.size)
     with tempfile.NamedTemporaryFile(suffix=".mp4") as local:
         local.write(data)
         local.flush()
