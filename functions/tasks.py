@@ -1,7 +1,8 @@
 """The Cloud Tasks targets: POST /{task_name}, signed body, routed by name through the registry.
 
 `task_handler` runs every task not given a worker; each worker (REGISTRY.worker, e.g. the media
-encoder) is its own function, sized for its tasks, with the entry point named after it.
+encoder) is its own function, sized for its tasks, with the entry point named after it. Deployed, a
+function loads only the modules of its own tasks' handlers (shared.app.load, DEPLOYED_ENTRY_POINT).
 """
 import _bootstrap  # noqa: F401
 import functions_framework
@@ -9,11 +10,12 @@ import functions_framework
 from shared import app
 from shared.core import delivery, http, logs, tasks
 from shared.core.config import settings
-from shared.core.registry import TASK_HANDLER
+from shared.core.registry import TASK_HANDLER, task_entry_point
 
 logs.setup()
 http.install_error_handlers()  # flask's own errors (a path its routing refuses, a crash) as JSON too
-REGISTRY = app.load()
+DEPLOYED = app.deployed_entry_point()
+REGISTRY = app.load(DEPLOYED)
 settings()  # on Cloud Run, a missing secret stops the start, not every request
 
 
@@ -37,9 +39,10 @@ def _worker(worker: str):
     def run(request):
         return _run(request, worker)
 
-    run.__name__ = run.__qualname__ = worker.replace("-", "_")
+    run.__name__ = run.__qualname__ = task_entry_point(worker)
     return functions_framework.http(run)
 
 
 for _name in REGISTRY.worker_options:
-    globals()[_name.replace("-", "_")] = _worker(_name)
+    if DEPLOYED in (None, task_entry_point(_name)):
+        globals()[task_entry_point(_name)] = _worker(_name)

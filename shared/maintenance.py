@@ -25,7 +25,8 @@ SWEEPER = FunctionOptions(memory="512Mi", cpu="0.333", timeout=300, max_instance
                           secrets=("TASK_SECRET", "PUSHER_SECRET"))
 
 
-@REGISTRY.receiver(TICK, step=False, options=SWEEPER)
+# full_registry: a swept step may be any function's, its effects name signals and tasks this module never imports
+@REGISTRY.receiver(TICK, step=False, options=SWEEPER, full_registry=True)
 def flush_pending_steps(tick: Tick) -> str:
     """Apply the effects of steps committed a while ago whose effects never went out
     (an HTTP request whose publish failed, a process that died): flushing is lease-guarded."""

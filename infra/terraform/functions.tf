@@ -35,10 +35,12 @@ resource "google_cloudfunctions2_function" "functions" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.runtime.email
     # Only the secrets this function lists; FUNCTION_SECRETS names them so it refuses to start without them.
+    # DEPLOYED_ENTRY_POINT: the function imports only the modules functions/targets.json lists for it (shared/app.py).
     environment_variables = merge(
       local.function_env,
       { FUNCTION_SECRETS = join(" ", each.value.secrets) },
       { for name in each.value.secrets : name => local.secrets[name] },
+      { DEPLOYED_ENTRY_POINT = each.value.entry_point },
     )
   }
 

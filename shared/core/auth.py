@@ -5,8 +5,8 @@ Mint a local token:  .venv/bin/python -m shared.core.auth --scope role:creator
 """
 from __future__ import annotations
 
-import argparse
 import os
+import threading
 from dataclasses import dataclass
 
 from shared.core import clock, ids
@@ -16,6 +16,18 @@ from shared.core.errors import Forbidden, Unauthorized
 ALGORITHM = "HS256"
 MAX_LIFETIME = 24 * 3600  # seconds from iat to exp: a leaked token is not good for long
 LEEWAY = 5  # seconds of clock skew allowed
+_LOADING = threading.Lock()
+
+
+def jwt_library():
+    """PyJWT, imported on first use: it loads cryptography (~40 ms) that most functions never use
+    (receivers, tasks, the routes without a bearer token). shared/ takes it from here only, under a
+    lock, as shared.core.firestore.library() does for Firestore: a new instance's first requests
+    run at once in the server's threads, and threads importing one library at once through
+    different modules can get partly initialised modules."""
+    with _LOADING:
+        import jwt
+    return jwt
 
 
 def issuer() -> str:
@@ -38,8 +50,7 @@ class Principal:
 
 
 def mint(user_id: str, scopes: list[str], client_id: str = "local-cli", ttl: int = 3600) -> str:
-    import jwt  # here, not at import: it loads cryptography (~50 ms) that receivers and tasks never use
-
+    jwt = jwt_library()
     if not 0 < ttl <= MAX_LIFETIME:
         raise ValueError(f"ttl must be 1-{MAX_LIFETIME} s")
     now = int(clock.now())
@@ -51,8 +62,7 @@ def mint(user_id: str, scopes: list[str], client_id: str = "local-cli", ttl: int
 def authenticate(authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("missing bearer token")
-    import jwt
-
+    jwt = jwt_library()
     token = authorization[len("Bearer "):].strip()
     secret = settings().jwt_secret
     try:
@@ -80,6 +90,8 @@ def authenticate(authorization: str | None) -> Principal:
 
 
 def main() -> None:
+    import argparse  # the command line only: every function imports this module
+
     parser = argparse.ArgumentParser(description="Mint a bearer token for the local API")
     parser.add_argument("--sub", default=None, help="user id (24 hex); a new one when omitted")
     parser.add_argument("--scope", action="append", default=[], help="repeatable, e.g. role:creator")

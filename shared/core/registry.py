@@ -6,11 +6,14 @@ effects take (`fx.publish(GOAL_ENDED, GoalEnded(...))`, `fx.schedule(DEACTIVATE_
 decorators attach receivers, task handlers and routes. `shared.app.load()` imports every feature
 and runs `check()`, so a receiver of an undeclared signal or a task without a handler fails at
 start, not in the outbox. Local wiring, the terraform variables and the OpenAPI document are all
-derived from it.
+derived from it. A deployed function loads only the modules of its own entry point
+(`entry_points()`: a surface's routes, one receiver, the tasks of the task handler or a worker)
+and checks what it serves (`check(entry_point)`).
 """
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -108,6 +111,9 @@ class Receiver:
     claim: Callable[[Any], str] | None = None
     options: FunctionOptions = field(default_factory=FunctionOptions)
     deployed_as: str | None = None  # a shorter function name when the seeds' name is too long for one
+    # its function loads every feature, not only this receiver's module: it needs declarations that
+    # nothing it imports makes (the outbox sweep applies any step's effects, by signal and task name)
+    full_registry: bool = False
 
     @property
     def signal(self) -> str:  # the sender's name
@@ -190,6 +196,33 @@ class Owner:
     name: str
     param: str
     owners: Callable[[str], set[str]]
+    module: str | None = None  # where it is declared: a function serving a route that names it loads that module
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one deployed function serves, by its entry point: a surface's routes, one receiver, or
+    the tasks of the task handler or of a worker."""
+
+    routes: tuple[Route, ...] = ()
+    receivers: tuple[Receiver, ...] = ()
+    tasks: tuple[Task, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """Each route as `METHOD path`, the receiver by its function, each task as `POST /name` (its path)."""
+        return sorted([*(f"{r.method} {r.path}" for r in self.routes), *(r.function for r in self.receivers),
+                       *(f"POST /{t.name}" for t in self.tasks)])
+
+    @property
+    def handlers(self) -> list[Callable | None]:
+        return [*(r.handler for r in self.routes), *(r.handler for r in self.receivers),
+                *(t.handler for t in self.tasks)]
+
+
+def task_entry_point(function: str) -> str:
+    """The entry point (attribute of functions/tasks.py) of the task handler or a worker."""
+    return function.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -212,6 +245,8 @@ class Registry:
     # functions of their own for heavy tasks (memory, CPU, a long timeout): name -> options
     worker_options: dict[str, FunctionOptions] = field(default_factory=dict)
     owners: dict[str, Owner] = field(default_factory=dict)
+    # the deployed function whose modules alone shared.app.load() imported; None: every feature
+    entry_point: str | None = None
 
     def signal(self, sender: str, payload: type[P], key: Callable[[P], str], topic: str | None = None,
                period: Callable[[], float] | None = None) -> Signal[P]:
@@ -223,9 +258,10 @@ class Registry:
 
     def receiver(self, signal: Signal, *, applies: Callable[[Any], bool] = lambda event: True, step: bool = True,
                  claim: Callable[[Any], str] | None = None, options: FunctionOptions | None = None,
-                 deployed_as: str | None = None):
+                 deployed_as: str | None = None, full_registry: bool = False):
         def register(fn):
-            rcv = Receiver(fn.__name__, signal, fn, applies, step, claim, options or FunctionOptions(), deployed_as)
+            rcv = Receiver(fn.__name__, signal, fn, applies, step, claim, options or FunctionOptions(), deployed_as,
+                           full_registry)
             if rcv.function in self.receivers:
                 raise ValueError(f"receiver {rcv.function} declared twice")
             self.receivers[rcv.function] = rcv
@@ -269,7 +305,7 @@ class Registry:
     def owner(self, name: str, param: str, owners: Callable[[str], set[str]]) -> str:
         if name in self.owners:
             raise ValueError(f"owner {name} declared twice")
-        self.owners[name] = Owner(name, param, owners)
+        self.owners[name] = Owner(name, param, owners, sys._getframe(1).f_globals.get("__name__"))
         return name
 
     def bucket(self, name: str, purpose: str, notify: Signal | None = None) -> None:
@@ -278,23 +314,44 @@ class Registry:
     def receivers_of(self, sender: str) -> list[Receiver]:
         return [r for r in self.receivers.values() if r.signal == sender]
 
-    def check(self) -> None:
-        """What the declarations promise each other, proved once every feature is loaded."""
+    def entry_points(self) -> dict[str, Served]:
+        """Every deployed function of what is loaded, by its entry point: `{surface}_api` (functions/api.py),
+        `task_handler` and each worker's (functions/tasks.py), each receiver's (functions/receivers.py)."""
+        found = {f"{s}_api": Served(routes=tuple(r for r in self.routes if r.surface == s)) for s in self.surfaces}
+        for function in [TASK_HANDLER, *self.worker_options]:
+            found[task_entry_point(function)] = Served(
+                tasks=tuple(t for t in self.tasks.values() if t.function == function))
+        for rcv in self.receivers.values():
+            found[rcv.entry_point] = Served(receivers=(rcv,))
+        return found
+
+    def check(self, entry_point: str | None = None) -> None:
+        """What the declarations promise each other, proved once every feature is loaded; given an
+        entry point, what that function serves (its routes, its receiver or its tasks), proved once
+        its own modules are loaded (the tasks it only schedules have their handlers elsewhere)."""
         problems = []
-        for function, rcv in self.receivers.items():
+        if entry_point is None:
+            served = Served(tuple(self.routes), tuple(self.receivers.values()), tuple(self.tasks.values()))
+        elif entry_point in self.entry_points():
+            served = self.entry_points()[entry_point]
+        else:
+            served = Served()
+        if entry_point is not None and not served.names:
+            problems.append(f"entry point {entry_point} serves nothing: no route, receiver or task of it is loaded")
+        for rcv in served.receivers:
             if self.signals.get(rcv.signal) is not rcv.source:
-                problems.append(f"receiver {function} listens to {rcv.signal}, which is not declared")
-        for task in self.tasks.values():
+                problems.append(f"receiver {rcv.function} listens to {rcv.signal}, which is not declared")
+        for task in served.tasks:
             if task.handler is None:
                 problems.append(f"task {task.name} has no handler")
             if task.queue not in self.queue_options:
                 problems.append(f"task {task.name} runs on undeclared queue {task.queue}")
             if task.worker and task.worker not in self.worker_options:
                 problems.append(f"task {task.name} runs in undeclared worker {task.worker}")
-        for function, rcv in self.receivers.items():
+        for rcv in served.receivers:
             if rcv.options.timeout > 600:
-                problems.append(f"receiver {function} has a timeout above Pub/Sub's 600 s ack deadline")
-        for route in self.routes:
+                problems.append(f"receiver {rcv.function} has a timeout above Pub/Sub's 600 s ack deadline")
+        for route in served.routes:
             if route.surface not in self.surface_options:
                 problems.append(f"route {route.method} {route.path} is served by undeclared surface {route.surface}")
             if route.owner and (route.owner not in self.owners or route.public or

@@ -7,8 +7,7 @@ import hashlib
 import hmac
 import json
 
-import jwt
-
+from shared.core.auth import jwt_library
 from shared.core.config import settings
 from shared.core.errors import Unauthorized
 
@@ -24,12 +23,13 @@ def metadata_token(fields: dict, issued_at: float) -> str:
     """The same order gives the same token (its returnUrl stays the same across authOrder retries)."""
     claims = {name: fields[name] for name in METADATA_FIELDS} | {"exp": int(issued_at) + METADATA_SECONDS}
     secret = settings().shop_secret
-    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": _key_id(secret)})
+    return jwt_library().encode(claims, secret, algorithm="HS256", headers={"kid": _key_id(secret)})
 
 
 def read_metadata(token: str) -> dict:
     """The metadata's claims, verified before anything else is read; 401 otherwise."""
     secret = settings().shop_secret
+    jwt = jwt_library()  # on first use (it loads cryptography), under shared.core.auth's lock
     try:
         if jwt.get_unverified_header(token).get("kid") != _key_id(secret):
             raise jwt.InvalidTokenError("unknown kid")

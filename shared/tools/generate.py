@@ -1,4 +1,5 @@
-"""Writes what is derived from the registry: the OpenAPI document and the terraform variables.
+"""Writes what is derived from the registry: the OpenAPI document, the terraform variables and
+the modules each deployed function loads (functions/targets.json, read by shared.app.load).
 
     .venv/bin/python -m shared.tools.generate          # write
     .venv/bin/python -m shared.tools.generate --check  # exit 1 when a checked-in file drifted
@@ -13,11 +14,12 @@ import sys
 from shared import app
 from shared.core import openapi
 from shared.core.options import FunctionOptions
-from shared.core.registry import TASK_HANDLER, Registry, kebab
+from shared.core.registry import TASK_HANDLER, Registry, kebab, task_entry_point
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "functions" / "openapi.json"
 TFVARS = ROOT / "infra" / "terraform" / "registry.auto.tfvars.json"
+TARGETS = app.TARGETS
 
 
 def _function(kind: str, entry_point: str, source: str, options: FunctionOptions, **fields) -> dict:
@@ -61,10 +63,36 @@ def terraform_variables(registry: Registry) -> dict:
     }
 
 
+def targets(registry: Registry) -> dict:
+    """Each entry point -> its function, source file, the modules it loads and what it serves.
+
+    The modules are those that declare what the function serves: its routes' handlers and the
+    owners they name, its receiver, its tasks' handlers (each imports what it uses in turn); every
+    feature for a receiver declared with `full_registry`. The meta surface serves the generated
+    openapi.json when deployed, so it needs no other feature either."""
+    found = {}
+    for entry_point, served in registry.entry_points().items():
+        modules = {fn.__module__ for fn in served.handlers if fn is not None}
+        modules |= {registry.owners[r.owner].module or "" for r in served.routes if r.owner}
+        if any(r.full_registry for r in served.receivers):
+            modules |= set(app.FEATURES)
+        if served.routes:
+            function, source = f"{kebab(served.routes[0].surface)}-api", "functions/api.py"
+        elif served.receivers:
+            function, source = served.receivers[0].function, "functions/receivers.py"
+        else:
+            function, source = next(f for f in [TASK_HANDLER, *registry.worker_options]
+                                    if task_entry_point(f) == entry_point), "functions/tasks.py"
+        found[entry_point] = {"function": function, "source": source, "modules": sorted(modules - {""}),
+                              "serves": served.names}
+    return found
+
+
 def rendered(registry: Registry) -> dict[pathlib.Path, str]:
     return {
         OPENAPI: json.dumps(openapi.document(registry), indent=2, sort_keys=True) + "\n",
         TFVARS: json.dumps(terraform_variables(registry), indent=2, sort_keys=True) + "\n",
+        TARGETS: json.dumps(targets(registry), indent=2, sort_keys=True) + "\n",
     }
 
 

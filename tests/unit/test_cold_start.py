@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from shared import app
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # packages (and everything under them) that no entry point may load at import
 HEAVY = ("google.cloud.firestore", "google.cloud.firestore_v1", "google.cloud.pubsub", "google.cloud.pubsub_v1",
@@ -40,10 +42,33 @@ print(json.dumps({{"loaded": loaded, "first": first}}))
 
 @pytest.mark.parametrize("module", ["api", "tasks", "receivers"])
 def test_entry_point_imports_no_heavy_client(module):
-    env = {k: v for k, v in os.environ.items() if k not in ("FUNCTION_TARGET", "K_SERVICE")}  # a local start
+    env = {k: v for k, v in os.environ.items()  # a local start
+           if k not in ("FUNCTION_TARGET", "K_SERVICE", app.ENTRY_POINT_VARIABLE)}
     run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY, module=module)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout.splitlines()[-1])
     assert found["loaded"] == [], (f"functions/{module}.py loads {found['loaded']} at import; first imported "
+                                   f"from:\n" + json.dumps(found["first"], indent=1))
+
+
+# Deployed, a function loads only its own modules (DEPLOYED_ENTRY_POINT, shared.app.load): none of
+# them loads a heavy client either, nor PyJWT and cryptography (shared.core.auth.jwt_library(), on
+# first use: the routes that check a bearer token and the shop's signed metadata).
+DEPLOYED = {"goals_api": "api", "shop_api": "api", "task_handler": "tasks", "media_encoder": "tasks",
+            "goal_ended__notify_goal_ended": "receivers", "order_paid__fulfill_order": "receivers"}
+
+
+@pytest.mark.parametrize("entry_point", sorted(DEPLOYED))
+def test_a_deployed_function_imports_no_heavy_client_nor_jwt(entry_point):
+    module = DEPLOYED[entry_point]
+    assert app.targets()[entry_point]["source"] == f"functions/{module}.py"
+    heavy = (*HEAVY, "jwt", "cryptography")
+    env = {k: v for k, v in os.environ.items() if k not in ("FUNCTION_TARGET", "K_SERVICE")}
+    env[app.ENTRY_POINT_VARIABLE] = entry_point
+    run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=heavy, module=module)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.splitlines()[-1])
+    assert found["loaded"] == [], (f"{entry_point} loads {found['loaded']} at import; first imported "
                                    f"from:\n" + json.dumps(found["first"], indent=1))
