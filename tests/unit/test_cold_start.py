@@ -40,16 +40,23 @@ print(json.dumps({{"loaded": loaded, "first": first}}))
 """
 
 
-@pytest.mark.parametrize("module", ["api", "tasks", "receivers"])
-def test_entry_point_imports_no_heavy_client(module):
-    env = {k: v for k, v in os.environ.items()  # a local start
-           if k not in ("FUNCTION_TARGET", "K_SERVICE", app.ENTRY_POINT_VARIABLE)}
-    run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY, module=module)], cwd=ROOT, env=env,
+def assert_imports_none(module: str, heavy: tuple[str, ...], entry_point: str | None) -> None:
+    """Imports functions/{module}.py in a fresh interpreter, deployed as `entry_point` (None: a local
+    start, every feature); asserts none of `heavy` was loaded and says who imported it first."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FUNCTION_TARGET", "K_SERVICE", app.ENTRY_POINT_VARIABLE)}
+    if entry_point is not None:
+        env[app.ENTRY_POINT_VARIABLE] = entry_point
+    run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=heavy, module=module)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout.splitlines()[-1])
-    assert found["loaded"] == [], (f"functions/{module}.py loads {found['loaded']} at import; first imported "
+    assert found["loaded"] == [], (f"{entry_point or module} loads {found['loaded']} at import; first imported "
                                    f"from:\n" + json.dumps(found["first"], indent=1))
+
+
+@pytest.mark.parametrize("module", ["api", "tasks", "receivers"])
+def test_entry_point_imports_no_heavy_client(module):
+    assert_imports_none(module, HEAVY, None)
 
 
 # Deployed, a function loads only its own modules (DEPLOYED_ENTRY_POINT, shared.app.load): none of
@@ -63,12 +70,4 @@ DEPLOYED = {"goals_api": "api", "shop_api": "api", "task_handler": "tasks", "med
 def test_a_deployed_function_imports_no_heavy_client_nor_jwt(entry_point):
     module = DEPLOYED[entry_point]
     assert app.targets()[entry_point]["source"] == f"functions/{module}.py"
-    heavy = (*HEAVY, "jwt", "cryptography")
-    env = {k: v for k, v in os.environ.items() if k not in ("FUNCTION_TARGET", "K_SERVICE")}
-    env[app.ENTRY_POINT_VARIABLE] = entry_point
-    run = subprocess.run([sys.executable, "-c", PROBE.format(heavy=heavy, module=module)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    found = json.loads(run.stdout.splitlines()[-1])
-    assert found["loaded"] == [], (f"{entry_point} loads {found['loaded']} at import; first imported "
-                                   f"from:\n" + json.dumps(found["first"], indent=1))
+    assert_imports_none(module, (*HEAVY, "jwt", "cryptography"), entry_point)
