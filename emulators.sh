@@ -7,20 +7,30 @@
 #   ./emulators.sh start    start in the background, return once every part is healthy
 #   ./emulators.sh stop     stop everything started (whole process groups)
 #   ./emulators.sh status   what runs and whether it is healthy
-#   ./emulators.sh env      the variables to export to talk to the stack
+#   ./emulators.sh env      the variables to export to talk to the running stack
 #   ./emulators.sh setup    install the project-local virtualenv and npm packages
-#   ./emulators.sh test     set up, then run the test suite (it starts its own stack on free ports)
+#   ./emulators.sh test     set up, then run the test suite (it starts its own stacks on free ports)
+#
+# `start --test` and `run --test` use the tests' short timers (tests/stack.env): a long-running
+# stack the tests may run against (eval "$(./emulators.sh env)", then .venv/bin/pytest ...).
 #
 # Ports and the state folder are configurable: API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT
 # STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT RTC_PORT SONET_PORT STACK_DIR; TICK_SECONDS (the local
 # Cloud Scheduler), STEPS_SWEEP_AFTER, EXCLUSIVE_ANSWER_SECONDS, EXCLUSIVE_START_GRACE,
-# SHOP_ORDER_TTL_SECONDS.
+# SHOP_ORDER_TTL_SECONDS. A started stack records them (STACK_DIR/settings): env, status and stop
+# describe the stack in STACK_DIR as it was started, whatever the calling shell has set.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 STACK_DIR=${STACK_DIR:-$ROOT/.stack}
+case "${1:-} ${2:-}" in
+  "start --test"|"run --test")  # the tests' timers, whatever this shell has set
+    set -a; . "$ROOT/tests/stack.env"; set +a ;;
+  "env "*|"status "*|"stop "*)  # the settings the running stack was started with
+    if [ -f "$STACK_DIR/settings" ]; then . "$STACK_DIR/settings"; fi ;;
+esac
 PROJECT=${GOOGLE_CLOUD_PROJECT:-demo-local}
 API_PORT=${API_PORT:-8080}
 FIRESTORE_PORT=${FIRESTORE_PORT:-8081}
@@ -47,6 +57,9 @@ STEPS_SWEEP_AFTER=${STEPS_SWEEP_AFTER:-60}  # seconds before the tick's sweep se
 EXCLUSIVE_ANSWER_SECONDS=${EXCLUSIVE_ANSWER_SECONDS:-120}  # a streamer's time to answer a 1-on-1 invitation
 EXCLUSIVE_START_GRACE=${EXCLUSIVE_START_GRACE:-65}  # then to start the 1-on-1 before the prepaid is refunded
 SHOP_ORDER_TTL_SECONDS=${SHOP_ORDER_TTL_SECONDS:-1800}  # an order unpaid this long expires
+SETTINGS=(API_PORT FIRESTORE_PORT PUBSUB_PORT TASKS_PORT STORAGE_PORT PUSHER_PORT PUSHER_METRICS_PORT RTC_PORT SONET_PORT
+          PUSHER_APP_ID PUSHER_KEY PUSHER_SECRET RTC_APP_ID RTC_ACCESS_KEY_ID RTC_SECRET_KEY RTC_REGION SONET_ICP_ID
+          TICK_SECONDS STEPS_SWEEP_AFTER EXCLUSIVE_ANSWER_SECONDS EXCLUSIVE_START_GRACE SHOP_ORDER_TTL_SECONDS)
 TASKS_EMULATOR=gcloud-tasks-emulator==0.6.2
 
 say() { printf '%s\n' "$*" >&2; }
@@ -85,7 +98,15 @@ export STEPS_SWEEP_AFTER=$STEPS_SWEEP_AFTER
 export EXCLUSIVE_ANSWER_SECONDS=$EXCLUSIVE_ANSWER_SECONDS
 export EXCLUSIVE_START_GRACE=$EXCLUSIVE_START_GRACE
 export PUSH_TOKEN=$(push_token)
+export STACK_DIR=$STACK_DIR
 EOF
+}
+
+# What the stack was started with, read back by env, status and stop (at the top).
+record_settings() {
+  local name
+  { printf 'GOOGLE_CLOUD_PROJECT=%q\n' "$PROJECT"
+    for name in "${SETTINGS[@]}"; do printf '%s=%q\n' "$name" "${!name}"; done; } >"$STACK_DIR/settings"
 }
 
 setup() {
@@ -216,6 +237,7 @@ start() {
   done
   trap 'say "start failed: stopping what was started"; stop; exit 1' ERR
   (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(16))' >"$STACK_DIR/push-token")
+  record_settings
   for name in firestore pubsub tasks pusher rtc sonet; do start_service "$name"; done
   for name in firestore pubsub tasks pusher rtc sonet; do wait_healthy "$name" 90; done
   start_service storage  # after Pub/Sub: it connects to it on start
@@ -245,6 +267,7 @@ stop() {  # TERM every process group at once, then KILL what is left after 10 s
     for i in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   done
+  rm -f "$STACK_DIR/settings"
 }
 
 status() {
@@ -256,6 +279,16 @@ status() {
     printf '%-10s %-22s port %s\n' "$name" "$state" "$(port_of "$name")"
   done
   return $rc
+}
+
+# pytest-xdist workers for `test`, each with a private stack, an idle one taking tests from a busy one
+# (the longest go first: tests/conftest.py), unless the arguments choose (-n, --dist, -p no:xdist)
+test_workers() {
+  local arg
+  for arg in "$@"; do
+    case $arg in -n|-n*|--numprocesses*|--dist*|no:xdist|xdist.*) return 0 ;; esac
+  done
+  echo "-n ${TEST_WORKERS:-2} --dist worksteal"
 }
 
 run() {
@@ -274,6 +307,8 @@ case ${1:-} in
   status) status ;;
   env) stack_env ;;
   setup) setup ;;
-  test) shift; setup; cd "$ROOT"; exec "$PY" -m pytest "$@" ;;
+  test) shift; setup; cd "$ROOT"
+    unset API_URL  # its own stacks, whatever stack this shell's environment names (tests/conftest.py)
+    exec "$PY" -m pytest $(test_workers "$@") "$@" ;;
   *) sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

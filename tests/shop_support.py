@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import time
 
 import requests
 
@@ -60,7 +59,8 @@ class Payer:
     def choose(self, page: str, choice: str = "pay") -> tuple[str, dict[str, str]]:
         """Click Pay or Decline: the result page's form (returnUrl and the result's fields)."""
         action, fields = form(page)
-        result = self.browser.post(gateway() + action if action.startswith("/") else action, data={**fields, "choice": choice})
+        result = self.browser.post(gateway() + action if action.startswith("/") else action,
+                                   data={**fields, "choice": choice})
         assert result.status_code == 200, result.text
         return form(result.text)
 
@@ -81,8 +81,3 @@ class Payer:
 
     def balance(self) -> int:
         return self.api.call("GET", "/wallet", self.user).json()["balance"]
-
-
-def settle(seconds: float = 1.0) -> None:
-    """Let late deliveries (notices, repeated signals) arrive before counting."""
-    time.sleep(seconds)

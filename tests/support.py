@@ -1,4 +1,5 @@
-"""Test clients: the HTTP API with bearer tokens, and a Pusher websocket subscriber."""
+"""Test clients: the HTTP API with bearer tokens, and a Pusher websocket subscriber; waiting for
+the stack: a condition (`wait_until`), a deadline (`until`), nothing left to do (`settled`)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ class User:
     client_id: str
 
     @classmethod
-    def new(cls, *scopes: str) -> "User":
+    def new(cls, *scopes: str) -> User:
         user_id, client_id = ids.new_id(), f"app-{ids.new_id()[-6:]}"
         return cls(user_id, auth.mint(user_id, list(scopes), client_id=client_id), client_id)
 
@@ -41,7 +42,8 @@ class PusherSocket:
     """A websocket client of the Pusher protocol that records every event it receives."""
 
     def __init__(self, host: str, port: int, key: str):
-        self.ws = websocket.create_connection(f"ws://{host}:{port}/app/{key}?protocol=7&client=tests&version=1.0", timeout=10)
+        self.ws = websocket.create_connection(f"ws://{host}:{port}/app/{key}?protocol=7&client=tests&version=1.0",
+                                              timeout=10)
         hello = json.loads(self.ws.recv())
         assert hello["event"] == "pusher:connection_established", hello
         self.socket_id = json.loads(hello["data"])["socket_id"]
@@ -84,7 +86,8 @@ class PusherSocket:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"no {event} on {channel} within {timeout}s; got {[i[1:3] for i in self.received]}")
+                raise AssertionError(
+                    f"no {event} on {channel} within {timeout}s; got {[i[1:3] for i in self.received]}")
             try:
                 item = self.inbox.get(timeout=left)
             except queue.Empty:
@@ -109,6 +112,75 @@ def wait_until(check, timeout: float = 15, interval: float = 0.1, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(interval)
+
+
+def until(moment: float) -> None:
+    """Sleep until the wall-clock time `moment` (a deadline of the stack's: an exp, a refund due)."""
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def marker(key: str) -> dict:
+    """The marker of step `key` ({} when that step never ran)."""
+    from shared.core import steps
+
+    return steps.stored(key) or {}
+
+
+TEST_STARTED = 0.0  # the current test's start (tests/conftest.py): settled() looks at its steps
+QUIET = 0.5  # seconds without any activity that make the stack settled
+
+
+def settled(*, since: float | None = None, quiet: float = QUIET, timeout: float = 60) -> None:
+    """Wait until the stack has nothing left to do, for "nothing more arrives" checks: no step marker
+    applied since `since` (by default the current test's start) has unsent effects (`flushed_at`
+    None), no Cloud Tasks queue of the registry holds a task due (within `quiet`), and no new marker
+    was applied, for `quiet` seconds in a row. A task due later is a timer: wait for it first
+    (`until`). Fails naming what is still pending."""
+    since = TEST_STARTED if since is None else since
+    deadline = time.monotonic() + timeout
+    calm_from, seen = None, None
+    while True:
+        polled = time.monotonic()
+        unsent, due, applied = _unsent_markers(since), _due_tasks(quiet), _markers_applied(since)
+        if unsent or due:
+            calm_from = None
+        elif calm_from is None or applied != seen:
+            calm_from = polled
+        seen = applied
+        if calm_from is not None and polled - calm_from >= quiet:
+            return
+        if polled > deadline:
+            raise AssertionError(f"the stack did not settle within {timeout} s: unsent effects of {unsent[:10]}, "
+                                 f"tasks due {due[:10]}, {applied} markers since the start")
+        time.sleep(0.05)
+
+
+def _unsent_markers(since: float) -> list[str]:
+    from shared.core import steps
+    from shared.core.firestore import where
+
+    return [snap.get("key") for snap in where(steps.STEPS, flushed_at=None).stream()
+            if (snap.to_dict().get("applied_at") or 0) >= since]
+
+
+def _markers_applied(since: float) -> int:
+    from shared.core import steps
+    from shared.core.firestore import where
+
+    counted = where(steps.STEPS, ("applied_at", ">=", since)).count().get()
+    return int(counted[0][0].value)
+
+
+def _due_tasks(within: float) -> list[str]:
+    """The tasks of the registry's queues due by now + `within` (the emulator lists a task until it
+    succeeded or was given up, and not while it is being dispatched)."""
+    from shared.core import tasks
+    from shared.core.registry import REGISTRY
+
+    horizon = time.time() + within
+    return [task.name.rsplit("/", 1)[-1] for queue in REGISTRY.queues
+            for task in tasks._client().list_tasks(parent=tasks.queue_path(queue))
+            if task.schedule_time.timestamp() <= horizon]
 
 
 def funding_body(session_id: str, exp: int, *, target: int = 10, hesitation: int = 0) -> dict:

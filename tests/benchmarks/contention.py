@@ -42,17 +42,21 @@ def main() -> None:
         for _ in range(rounds):
             streamer = User.new("role:creator")
             results["POST /sessions (one streamer)"] += at_once(
-                callers, lambda: api.call("POST", "/sessions", streamer, json={}))
+                callers, lambda streamer=streamer: api.call("POST", "/sessions", streamer, json={}))
             streamer = User.new("role:creator")
             session = start_session(api, streamer)
             body = funding_body(session["id"], int(time.time()) + 600)
             results["POST /goals (one session)"] += at_once(
-                callers, lambda: api.call("POST", "/goals?type=show-funding", streamer, json=body))
+                callers,
+                lambda streamer=streamer, body=body: api.call(
+                    "POST", "/goals?type=show-funding", streamer, json=body))
             goal = api.call("GET", f"/sessions/{session['id']}", streamer).json()["open_goals"][0]
             results["DELETE /goals/{id} (one goal)"] += at_once(
-                callers, lambda: api.call("DELETE", f"/goals/{goal}", streamer))
+                callers, lambda goal=goal, streamer=streamer: api.call("DELETE", f"/goals/{goal}", streamer))
             results["DELETE /sessions/{id} (one session)"] += at_once(
-                callers, lambda: api.call("DELETE", f"/sessions/{session['id']}", streamer))
+                callers,
+                lambda session=session, streamer=streamer: api.call(
+                    "DELETE", f"/sessions/{session['id']}", streamer))
         for name, outcomes in results.items():
             statuses = collections.Counter(status for status, _ in outcomes)
             print(summary(name, [seconds for _, seconds in outcomes]),

@@ -120,8 +120,9 @@ def main() -> None:
     print(summary("bare ffmpeg commands", bares))
     print(summary("encode job (read, commands, write, record)", jobs))
     print(summary("upload PUT -> post ready", spans))
-    ratios = [j / b for j, b in zip(jobs, bares)]
-    print(f"encode job / bare commands: median {statistics.median(ratios):.2f}x, max {max(ratios):.2f}x (target <= 1.2x)")
+    ratios = [j / b for j, b in zip(jobs, bares, strict=True)]
+    print(f"encode job / bare commands: median {statistics.median(ratios):.2f}x, max {max(ratios):.2f}x "
+          "(target <= 1.2x)")
 
 
 if __name__ == "__main__":

@@ -51,12 +51,12 @@ def main() -> None:
         from_return, from_send = [], []
         for _ in range(count):
             goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600)
-            sock.wait_for("goal.added", where=lambda d: d.get("goal_id") == goal["id"])
+            sock.wait_for("goal.added", where=lambda d, goal=goal: d.get("goal_id") == goal["id"])
             sent = time.monotonic()
             response = api.call("DELETE", f"/goals/{goal['id']}", streamer)
             returned = time.monotonic()
             assert response.status_code == 200, response.text
-            received = sock.wait_for("goal.ended", where=lambda d: d.get("goal_id") == goal["id"])[0]
+            received = sock.wait_for("goal.ended", where=lambda d, goal=goal: d.get("goal_id") == goal["id"])[0]
             from_return.append(received - returned)
             from_send.append(received - sent)
         sock.close()

@@ -61,7 +61,8 @@ def burst(api: Api, session_id: str, supporters: list[User], gifts: int, clients
 def board(session_id: str) -> dict[str, int]:
     from shared.leaderboards import service
 
-    supporters = service.db().collection(service.BOARDS).document(f"session:{session_id}").collection(service.SUPPORTERS)
+    supporters = (service.db().collection(service.BOARDS).document(f"session:{session_id}")
+                  .collection(service.SUPPORTERS))
     return {snap.id: snap.get("amount") for snap in supporters.stream()}
 
 

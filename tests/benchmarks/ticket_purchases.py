@@ -46,7 +46,8 @@ def run(api: Api, viewers: list[User], plan: list[tuple[dict, dict]], clients: i
     elapsed = time.monotonic() - started
     latencies = [seconds * 1000 for status, seconds in outcomes if status == 201]
     return {"rate": sum(1 for s, _ in outcomes if s == 201) / elapsed, "elapsed": elapsed,
-            "errors": sum(1 for s, _ in outcomes if s != 201), "p50": statistics.median(latencies), "p95": p95(latencies)}
+            "errors": sum(1 for s, _ in outcomes if s != 201), "p50": statistics.median(latencies),
+            "p95": p95(latencies)}
 
 
 def consistent(api: Api, streamer: User, goals: list[dict], expected: int) -> str:
@@ -91,7 +92,8 @@ def main() -> None:
             print(f"{name:22s} {r['rate']:7.1f} purchases/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
                   f"errors {r['errors']}  ({r['elapsed']:.1f} s)")
             per_goal = [sum(1 for s, _ in plan if s["id"] == session["id"]) for _, session, _ in pairs]
-            checks = [consistent(api, streamer, [goal], count) for (streamer, _, goal), count in zip(pairs, per_goal)]
+            checks = [consistent(api, streamer, [goal], count)
+                      for (streamer, _, goal), count in zip(pairs, per_goal, strict=True)]
             bad = [c for c in checks if not c.startswith("consistent")]
             print(f"{'':22s} {len(checks) - len(bad)}/{len(checks)} goals consistent" + (f"; {bad[0]}" if bad else ""))
         ratio = results["one hot goal"]["rate"] / results["spread over 16 goals"]["rate"]

@@ -2,41 +2,20 @@
 limit, refresh rotation with reuse detection, logout, UTM, roles, KYC, and the local command."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
 
 import pytest
 
-from tests.stack import ROOT
+from tests.e2e.helpers import PASSWORD, admin_command, as_user, email, login, signup
 from tests.support import User
 
 pytestmark = pytest.mark.stack
-PASSWORD = "correct horse battery"
-
-
-def email() -> str:
-    return f"u{uuid.uuid4().hex[:12]}@example.com"
 
 
 def address() -> dict:
     """A client address of this test's own: failures elsewhere do not count against it."""
     return {"X-Forwarded-For": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
-
-
-def signup(api, mail: str | None = None, country: str = "us", **extra):
-    body = {"email": mail or email(), "password": PASSWORD, "display_name": "Mei", "country": country, **extra}
-    return api.call("POST", "/auth/signup", json=body)
-
-
-def as_user(tokens: dict) -> User:
-    return User(tokens["user"]["id"], tokens["access_token"], "app")
-
-
-def login(api, mail: str, password: str = PASSWORD, headers: dict | None = None, **extra):
-    return api.call("POST", "/auth/login", json={"email": mail, "password": password, **extra}, headers=headers or {})
 
 
 def test_sign_up_then_me_with_utm_set_once_and_current_following_logins(api):
@@ -52,7 +31,8 @@ def test_sign_up_then_me_with_utm_set_once_and_current_following_logins(api):
     assert login(api, mail.upper(), utm_source="newsletter").status_code == 200  # the email's case does not matter
     assert login(api, mail).status_code == 200  # no utm: current stays
     me = api.call("GET", "/me", as_user(tokens)).json()
-    assert me["utm"]["initial"] == {"source": "ads", "medium": None, "campaign": "spring", "term": None, "content": None}
+    assert me["utm"]["initial"] == {
+        "source": "ads", "medium": None, "campaign": "spring", "term": None, "content": None}
     assert me["utm"]["current"]["source"] == "newsletter" and me["utm"]["current"]["campaign"] is None
 
 
@@ -132,13 +112,6 @@ def test_failed_logins_are_limited_per_account_and_per_client(api):
     assert login(api, fine, headers=address()).status_code == 200  # other addresses are not limited
 
 
-def admin_command(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "shared.tools.accounts", *args], cwd=ROOT, env=os.environ,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_roles_granted_by_the_local_command_and_the_admin_endpoint(api):
     admin_mail = email()
     out = admin_command("create-admin", "--email", admin_mail, "--password", PASSWORD)
@@ -179,7 +152,8 @@ def test_a_tw_streamer_streams_only_once_verified(api):
     assert streamer.id in [u["id"] for u in api.call("GET", "/admin/kyc", admin).json()["users"]]
     assert api.call("POST", "/sessions", streamer, json={"title": "x"}).status_code == 403
 
-    rejected = api.call("POST", f"/admin/users/{streamer.id}/kyc", admin, json={"decision": "reject", "reason": "blurry"})
+    rejected = api.call("POST", f"/admin/users/{streamer.id}/kyc", admin,
+                        json={"decision": "reject", "reason": "blurry"})
     assert rejected.json()["kyc"]["status"] == "rejected"
     assert api.call("POST", "/me/kyc", streamer, json=submission).status_code == 201  # resubmitted
     approved = api.call("POST", f"/admin/users/{streamer.id}/kyc", admin, json={"decision": "approve"})

@@ -13,10 +13,8 @@ import pytest
 
 from shared.core import signals
 from shared.core.config import settings
-from tests.e2e.test_accounts import login, signup
-from tests.e2e.test_assets import png, put, start
-from tests.e2e.test_show_funding import marker
-from tests.support import User, create_funding_goal, start_session, wait_until
+from tests.e2e.helpers import login, png, put, signup, start
+from tests.support import User, create_funding_goal, marker, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 FIELDS = {"event_id", "event", "subject_id", "actor_id", "at", "properties"}
@@ -30,7 +28,8 @@ class Stream:
 
         self.client = pubsub_v1.SubscriberClient()
         self.name = self.client.subscription_path(settings().project, f"analytics-test-{os.getpid()}-{time.time_ns()}")
-        self.client.create_subscription(request={"name": self.name, "topic": f"projects/{settings().project}/topics/analytics-events"})
+        self.client.create_subscription(
+            request={"name": self.name, "topic": f"projects/{settings().project}/topics/analytics-events"})
         self.events: list[dict] = []
 
     def drain(self) -> list[dict]:
@@ -42,7 +41,8 @@ class Stream:
             return self.events
         if answer.received_messages:
             self.events += [json.loads(m.message.data) for m in answer.received_messages]
-            self.client.acknowledge(request={"subscription": self.name, "ack_ids": [m.ack_id for m in answer.received_messages]})
+            self.client.acknowledge(
+                request={"subscription": self.name, "ack_ids": [m.ack_id for m in answer.received_messages]})
         return self.events
 
     def close(self):
@@ -79,7 +79,7 @@ def test_business_events_are_tracked_once_in_one_schema_duplicates_included(api)
         wait_until(lambda: marker(f"track_session_ended@session.ended:{session['id']}").get("repeats", 0) >= 1
                    and marker(f"track_user_logged_in@{logins[0]['event_id']}").get("repeats", 0) >= 1,
                    timeout=20, what="the repeats")
-        time.sleep(2)
+        settled()
         events = stream.drain()
         ours = [e for e in events if e["event_id"] in expected | {logins[0]["event_id"]}]
         assert sorted(names(ours)) == sorted(expected | {logins[0]["event_id"]})  # each exactly once
@@ -91,12 +91,22 @@ def test_business_events_are_tracked_once_in_one_schema_duplicates_included(api)
         stream.close()
 
 
+def tail_subscribed(pid: int) -> bool:
+    """The tail command of process `pid` has its subscription on the analytics topic."""
+    from google.cloud import pubsub_v1
+
+    topic = f"projects/{settings().project}/topics/analytics-events"
+    mine = f"projects/{settings().project}/subscriptions/analytics-tail-{pid}-"
+    return any(name.startswith(mine) for name in pubsub_v1.PublisherClient().list_topic_subscriptions(topic=topic))
+
+
 def test_the_tail_command_prints_events_as_they_come(api):
     env = {**os.environ}
     tail = subprocess.Popen([sys.executable, "-m", "shared.tools.analytics_tail", "--seconds", "8"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # its subscription exists before the event is published
+        wait_until(lambda: tail_subscribed(tail.pid) or tail.poll() is not None, timeout=30, interval=0.2,
+                   what="the tail's subscription")  # it exists before the event is published
         streamer = User.new("role:creator")
         session = start_session(api, streamer)
         out, err = tail.communicate(timeout=60)

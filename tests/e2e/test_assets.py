@@ -6,11 +6,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import io
 import json
 import os
-import subprocess
-import tempfile
 import time
 
 import pytest
@@ -19,63 +16,16 @@ import requests
 from shared.assets import service, storage
 from shared.core import steps, tasks
 from shared.core.config import settings
-from tests.support import User, wait_until
+from tests.e2e.helpers import asset_when, generated, png, put, start
+from tests.support import User, settled, wait_until
 
 pytestmark = pytest.mark.stack
-
-
-def generated(args: list[str], suffix: str) -> bytes:
-    """Media made with ffmpeg (the imageio-ffmpeg wheel's) at test time: nothing binary is committed."""
-    import imageio_ffmpeg
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, f"out{suffix}")
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *args, "-y", path], check=True, timeout=120)
-        with open(path, "rb") as f:
-            return f.read()
-
-
-@functools.cache
-def png() -> bytes:
-    return generated(["-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1"], ".png")
 
 
 @functools.cache
 def mp4() -> bytes:
     return generated(["-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25", "-f", "lavfi", "-i",
                       "sine=duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"], ".mp4")
-
-
-def probe(data: bytes) -> dict:
-    from shared.assets.probe import probe as read
-
-    return read(io.BytesIO(data))
-
-
-def decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    clear = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    unpad = padding.PKCS7(128).unpadder()
-    return unpad.update(clear.update(data) + clear.finalize()) + unpad.finalize()
-
-
-def start(api, creator, content_type="image/png", size=None):
-    size = len(png()) if size is None else size
-    answer = api.call("POST", "/assets", creator, json={"content_type": content_type, "size": size})
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def put(upload: dict, data: bytes) -> None:
-    response = requests.put(upload["url"], data=data, headers=upload["headers"], timeout=30)
-    assert response.status_code == 200, response.text
-
-
-def settled(api, creator, asset_id, check):
-    return wait_until(lambda: (a := api.call("GET", f"/assets/{asset_id}", creator).json()) and check(a) and a,
-                      what=f"asset {asset_id}")
 
 
 def md5(data: bytes) -> str:
@@ -92,7 +42,7 @@ def test_an_upload_and_its_artifact_become_the_asset_s_files(api):
     assert started["upload"]["headers"] == {"Content-Type": "image/png", "x-goog-if-generation-match": "0",
                                             "x-goog-content-length-range": f"{len(png())},{len(png())}"}
     put(started["upload"], png())
-    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
+    asset = asset_when(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
     assert asset["metadata"]["video"] == {"codec": "png", "width": 64, "height": 48, "frame_rate": 25.0}
     assert (asset["source"]["size"], asset["source"]["content_type"], asset["source"]["md5_hash"]) == (
         len(png()), "image/png", md5(png()))
@@ -106,9 +56,10 @@ def test_an_upload_and_its_artifact_become_the_asset_s_files(api):
         artifacts[label] = (made.json()["artifact"]["id"], data)
 
     def probed(a) -> bool:
-        return all(a["artifacts"][i]["metadata"] or a["artifacts"][i]["status"] == "failed" for i, _ in artifacts.values())
+        return all(a["artifacts"][i]["metadata"] or a["artifacts"][i]["status"] == "failed"
+                   for i, _ in artifacts.values())
 
-    asset = settled(api, creator, asset["id"], probed)
+    asset = asset_when(api, creator, asset["id"], probed)
     thumbnail, trailer = (asset["artifacts"][artifacts[label][0]] for label in ("thumbnail", "trailer"))
     assert thumbnail["status"] == "uploaded" and thumbnail["file"]["md5_hash"] == md5(png())
     assert thumbnail["metadata"]["video"]["codec"] == "png"
@@ -122,7 +73,7 @@ def test_an_upload_unlike_its_declaration_fails_the_asset(api):
     started = start(api, creator)
     headers = {"Content-Type": "image/png"}  # the local bucket does not enforce the signed length
     assert requests.put(started["upload"]["url"], data=png()[:100], headers=headers, timeout=30).status_code == 200
-    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "failed")
+    asset = asset_when(api, creator, started["asset"]["id"], lambda a: a["status"] == "failed")
     assert asset["reason"] == f"uploaded 100 bytes, not the {len(png())} declared"
 
 
@@ -132,7 +83,7 @@ def test_repeated_older_and_unknown_notifications_change_nothing(api):
     creator = User.new("role:creator")
     started = start(api, creator)
     put(started["upload"], png())
-    asset = settled(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
+    asset = asset_when(api, creator, started["asset"]["id"], lambda a: a["status"] == "uploaded" and a["metadata"])
     blob_name, generation = asset["source"]["object_name"], asset["source"]["generation"]
     bucket = storage.bucket_name(service.BUCKET)
     publisher = pubsub_v1.PublisherClient()
@@ -151,7 +102,7 @@ def test_repeated_older_and_unknown_notifications_change_nothing(api):
     tasks.schedule("probe_asset", {"asset_id": asset["id"], "generation": generation}, at=time.time())  # again
     wait_until(lambda: (steps.marker(repeat).get().to_dict() or {}).get("repeats", 0) >= 1
                and steps.marker(older).get().exists and steps.marker(stranger).get().exists, what="the notices")
-    time.sleep(1)  # the repeated probe too
+    settled()  # the repeated probe too
     after = api.call("GET", f"/assets/{asset['id']}", creator).json()
     assert after == asset
 
@@ -176,7 +127,7 @@ def test_a_video_is_probed_and_a_corrupt_or_mislabelled_upload_fails_cleanly(api
     for name, (data, content_type) in uploads.items():
         started[name] = start(api, creator, content_type, len(data))
         put(started[name]["upload"], data)
-    done = {name: settled(api, creator, s["asset"]["id"], lambda a: a["metadata"] or a["status"] == "failed")
+    done = {name: asset_when(api, creator, s["asset"]["id"], lambda a: a["metadata"] or a["status"] == "failed")
             for name, s in started.items()}
     meta = done["video"]["metadata"]
     assert done["video"]["status"] == "uploaded" and abs(meta["duration"] - 2.0) < 0.2

@@ -79,7 +79,8 @@ def test_ids_and_ownership(api, streamer, viewer):
     body = funding_body(session["id"], int(time.time()) + 600)
     assert error(api.call("POST", "/goals?type=show-funding", rival, json=body), 404)["code"] == "session_not_found"
     assert error(api.call("DELETE", f"/sessions/{session['id']}", rival), 403)["code"] == "not_owner"
-    assert error(api.call("PUT", f"/sessions/{session['id']}", streamer), 405)["details"]["allowed"] == ["DELETE", "GET"]
+    assert error(api.call("PUT", f"/sessions/{session['id']}", streamer), 405)["details"]["allowed"] == [
+        "DELETE", "GET"]
     assert error(api.call("GET", "/nowhere", streamer), 404)["code"] == "not_found"
 
 

@@ -7,20 +7,10 @@ import time
 
 import pytest
 
-from tests.e2e.test_tickets import buy, provision
-from tests.support import PusherSocket, User, create_funding_goal, start_session, wait_until
+from tests.e2e.helpers import FORM, auth, buy, provision, socket
+from tests.support import User, create_funding_goal, start_session, wait_until
 
 pytestmark = pytest.mark.stack
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def socket() -> PusherSocket:
-    return PusherSocket("127.0.0.1", int(os.environ["PUSHER_PORT"]), os.environ["PUSHER_KEY"])
-
-
-def auth(api, user, sock, channel, **kw):
-    return api.call("POST", "/pusher/auth", user, data={"socket_id": sock.socket_id, "channel_name": channel},
-                    headers=dict(FORM), **kw)
 
 
 def subscribes(api, user, channel) -> bool:
@@ -58,7 +48,7 @@ def test_presence_data_names_the_subscriber(api, streamer):
     viewer = User.new()
     sock = socket()
     answer = auth(api, viewer, sock, f"presence-stream@{streamer.id}").json()
-    assert '"user_id":"%s"' % viewer.id in answer["channel_data"].replace(" ", "")
+    assert f'"user_id":"{viewer.id}"' in answer["channel_data"].replace(" ", "")
     sock.subscribe(f"presence-stream@{streamer.id}", answer)
     sock.close()
 
@@ -102,6 +92,7 @@ def test_bad_requests_are_refused(api, viewer):
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "validation_error")
     as_json = api.call("POST", "/pusher/auth", viewer, json={"socket_id": sock.socket_id, "channel_name": channel})
     assert as_json.status_code == 200 and as_json.json()["auth"].startswith(os.environ["PUSHER_KEY"] + ":")
-    empty = api.call("POST", "/pusher/batch-authenticate", viewer, data={"socket_id": sock.socket_id}, headers=dict(FORM))
+    empty = api.call("POST", "/pusher/batch-authenticate", viewer, data={"socket_id": sock.socket_id},
+                     headers=dict(FORM))
     assert empty.status_code == 400
     sock.close()

@@ -13,10 +13,8 @@ from shared.core.config import settings
 from shared.ledger import book
 from shared.ledger import service as ledger
 from shared.ledger.models import revenue
-from tests.e2e.test_posts import member, purse
-from tests.e2e.test_show_funding import marker
-from tests.e2e.test_tickets import provision, provision_in
-from tests.support import User, wait_until
+from tests.e2e.helpers import member, provision, provision_in, purse
+from tests.support import User, marker, wait_until
 
 pytestmark = pytest.mark.stack
 ROSE, FIREWORKS, TICKET = "livestream-gift-rose_10", "livestream-gift-fireworks_500", "livestream-show-ticket_134"
@@ -61,7 +59,8 @@ def test_a_viewer_pays_a_priced_creator_and_the_creator_replies_free(api, pusher
     first = send(api, fan, star, key="hello-1", text="hello there")
     assert first.status_code == 201, first.text
     sent = first.json()
-    assert (sent["sender_id"], sent["recipient_id"], sent["text"], sent["gift"]) == (fan.id, star.id, "hello there", None)
+    assert (sent["sender_id"], sent["recipient_id"], sent["text"], sent["gift"]) == (
+        fan.id, star.id, "hello there", None)
     assert sent["charge"] == {"amount": 10, "currency": "messaging_diamond", "transfer_id": f"chat:{sent['id']}"}
     # the same key and request: the same answer, one message, paid once; another request under it: 422
     again = send(api, fan, star, key="hello-1", text="hello there")
@@ -98,7 +97,8 @@ def test_a_viewer_pays_a_priced_creator_and_the_creator_replies_free(api, pusher
 
     # both sides see the chat, its last message the reply-free "second"
     for user in (fan, star):
-        (chat,) = [c for c in api.call("GET", "/chats", user).json()["chats"] if c["id"] == rules.chat_id(fan.id, star.id)]
+        (chat,) = [c for c in api.call("GET", "/chats", user).json()["chats"]
+                   if c["id"] == rules.chat_id(fan.id, star.id)]
         assert chat["participants"] == sorted([fan.id, star.id]) and chat["last_message"]["text"] == "second"
     assert [m["text"] for m in messages(api, star, fan)["messages"]] == ["second", "thanks!", "hello there"]
     wait_until(lambda: marker(f"track_chat_message_sent@chat.message.sent:{sent['id']}").get("flushed_at"),
@@ -186,10 +186,12 @@ def test_messages_and_chats_page_newest_first_with_stable_cursors(api):
     for other in others:
         assert send(api, fan, other, text="hi").status_code == 201
     page = api.call("GET", "/chats", fan, params={"limit": 2}).json()
-    assert [c["id"] for c in page["chats"]] == [rules.chat_id(fan.id, others[1].id), rules.chat_id(fan.id, others[0].id)]
+    assert [c["id"] for c in page["chats"]] == [
+        rules.chat_id(fan.id, others[1].id), rules.chat_id(fan.id, others[0].id)]
     rest = api.call("GET", "/chats", fan, params={"limit": 2, "cursor": page["next_cursor"]}).json()
     assert [c["id"] for c in rest["chats"]] == [rules.chat_id(fan.id, star.id)] and rest["next_cursor"] is None
-    assert [c["id"] for c in api.call("GET", "/chats", others[0]).json()["chats"]] == [rules.chat_id(fan.id, others[0].id)]
+    assert [c["id"] for c in api.call("GET", "/chats", others[0]).json()["chats"]] == [
+        rules.chat_id(fan.id, others[0].id)]
     foreign = api.call("GET", "/chats", star, params={"cursor": page["chats"][0]["id"]})
     assert foreign.status_code == 400  # another pair's chat is no cursor of the creator's list
     assert api.call("GET", "/chats", fan, params={"cursor": "nope"}).status_code == 400

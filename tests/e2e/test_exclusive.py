@@ -12,8 +12,8 @@ import requests
 
 from shared.goals import service as goals
 from shared.ledger import service as ledger
-from tests.e2e.test_tickets import balance, provision
-from tests.support import User, wait_until
+from tests.e2e.helpers import balance, provision, settlement
+from tests.support import User, settled, until, wait_until
 
 pytestmark = pytest.mark.stack
 SD = 45  # diamonds per minute of the sessions here
@@ -50,10 +50,6 @@ def viewers_with(api, count: int, diamonds: int = 1000) -> list[User]:
 
 def session_of(api, streamer: User, session: dict) -> dict:
     return api.call("GET", f"/sessions/{session['id']}", streamer).json()
-
-
-def settlement(goal_id: str, timeout: float = 30):
-    return wait_until(lambda: goals.load(goal_id).settlement, timeout=timeout, what=f"the settlement of {goal_id}")
 
 
 def rtc_calls(room_id: str) -> list[tuple[str, str]]:
@@ -131,7 +127,9 @@ def test_the_streamer_agrees_to_one_of_two_invitations_and_the_one_on_one_pays_o
     assert state["status"]["exclusive_to"] == []
     wait_until(lambda: len(rtc_calls(room)) == 3, what="snapshots started again")
     assert rtc_calls(room) == [("StartSnapshot", first), ("StopSnapshot", first), ("StartSnapshot", second)]
-    time.sleep(6)  # nothing else happens to the money after the grace
+    # nothing else happens to the money once the grace's checks were due and ran
+    until(max(goals.load(goal["id"]).refund_due_at or 0 for goal in invitations.values()))
+    settled()
     assert balance(api, chosen) == 910 and api.call("GET", "/wallet", streamer).json()["earnings"] == 90 - FEE
     assert ledger.totals().balanced
 
@@ -187,7 +185,10 @@ def test_paying_for_minutes_extends_the_viewers_window(api, streamer, pusher_soc
     session = live(api, streamer)
     (viewer,) = viewers_with(api, 1, diamonds=100)
     sock = pusher_socket(preview(streamer, viewer))
-    pay = lambda seconds, **kw: api.call("POST", f"/streams/{streamer.id}/pay", viewer, json={"duration": seconds}, **kw)
+
+    def pay(seconds, **kw):
+        return api.call("POST", f"/streams/{streamer.id}/pay", viewer, json={"duration": seconds}, **kw)
+
     first = pay(60, headers={"Idempotency-Key": "minute-1"})
     assert first.status_code == 201, first.text
     first = first.json()
@@ -279,6 +280,9 @@ def test_the_one_on_one_flow_delivered_twice_changes_nothing_more(api, streamer,
     exclusive = start_exclusive(api, streamer, session, kept["id"]).json()
     assert settlement(kept["id"]).outcome == "payout" and settlement(superseded["id"]).outcome == "refund"
     other_sock.wait_for("escrow.refunded")
+    # the 1-on-1's start reached the sources before its end does (else its end finds nothing to start again)
+    wait_until(lambda: [a for a, _ in rtc_calls(room)] == ["StartSnapshot", "StopSnapshot"], timeout=40,
+               what="snapshots stopped for the 1-on-1")
     assert api.call("DELETE", f"/goals/{exclusive['id']}", streamer).status_code == 200
     chosen_sock.wait_for("stream.authorized", where=lambda d: d["exclusive"] is False)
     # a sync that finds the source claimed waits for Cloud Tasks' retry: give a loaded stack time
@@ -290,7 +294,9 @@ def test_the_one_on_one_flow_delivered_twice_changes_nothing_more(api, streamer,
 
         raise AssertionError(f"snapshot calls: {rtc_calls(room)}; source: "
                              f"{rtc_sources.load(source['id']).model_dump()}") from None
-    time.sleep(6)  # past the check for an unused agreement (exp + 4 s)
+    # past the check for an unused agreement (exp + 4 s), and what it did
+    until(max(goals.load(goal["id"]).refund_due_at or 0 for goal in (kept, superseded)))
+    settled()
 
     def observed() -> dict:
         return {
@@ -328,7 +334,7 @@ def test_the_one_on_one_flow_delivered_twice_changes_nothing_more(api, streamer,
                            for r in receivers) and
                (steps.stored(f"update_bi_escrow:trigger_exclusive:{kept['id']}") or {}).get("repeats", 0) >= 1,
                timeout=30, what="the repeated deliveries")
-    time.sleep(3)
+    settled()
     after = observed()
     assert after == before
     assert ledger.totals().balanced

@@ -10,9 +10,8 @@ import pytest
 
 from shared.core import clock, signals
 from shared.feeds import rules, service, sources
-from tests.e2e.test_posts import post, ready, uploaded_image
-from tests.e2e.test_show_funding import marker
-from tests.support import User, create_funding_goal, start_session, wait_until
+from tests.e2e.helpers import buy, gift, post, provision, ready, uploaded_image
+from tests.support import User, create_funding_goal, marker, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -91,7 +90,8 @@ def test_a_reader_keeps_its_generation_while_new_ones_are_swapped_in(api, viewer
     service.rebuild("livestream")
     assert set(generations) == {gen}
     seen = first["items"] + rest
-    assert [i["id"] for i in seen] == [i.id for i in service.generation_items("livestream", gen)]  # none twice, none missing
+    # none twice, none missing
+    assert [i["id"] for i in seen] == [i.id for i in service.generation_items("livestream", gen)]
     assert_ordered(seen)
     assert late not in {i["id"] for i in seen}
     fresh = in_feed(api, viewer, "livestream", late)  # a reader starting now gets a newer generation
@@ -159,8 +159,6 @@ def test_bad_kinds_and_cursors_are_refused(api, viewer):
 
 
 def test_tickets_show_at_once_and_gifts_count_in_the_next_generation(api, streamer, viewer):
-    from tests.e2e.test_leaderboards import gift
-    from tests.e2e.test_tickets import buy, provision
 
     session = start_session(api, streamer)
     goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 300, target=7)
@@ -170,7 +168,8 @@ def test_tickets_show_at_once_and_gifts_count_in_the_next_generation(api, stream
     assert buy(api, fan, session["id"], goal["id"], quantity=2).status_code == 201
     # the ticket sold updates the item in place, in the generation already being read
     gen = service.pointer("livestream")["current"]
-    wait_until(lambda: next((i for i in service.generation_items("livestream", gen) if i.id == session["id"])).progress == 2
+    wait_until(lambda: next(i for i in service.generation_items("livestream", gen)
+                            if i.id == session["id"]).progress == 2
                or service.pointer("livestream")["current"] != gen, timeout=20, what="the ticket in the feed")
     for _ in range(3):
         gift(api, fan, session["id"])

@@ -12,7 +12,8 @@ import pytest
 from shared.core import auth, firestore, ids, signals, steps, tasks
 from shared.goals import service
 from shared.livestream import sessions
-from tests.support import User, create_funding_goal, funding_body, start_session, wait_until
+from tests.e2e.helpers import stranded_goal
+from tests.support import User, create_funding_goal, funding_body, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -30,10 +31,11 @@ def test_twenty_concurrent_deletes_get_one_winner_and_prompt_409s(api, streamer,
     session = start_session(api, streamer)
     sock = pusher_socket(f"private-stream@{streamer.id}")
     goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600)
-    codes = sorted(r.status_code for r in concurrently(20, lambda: api.call("DELETE", f"/goals/{goal['id']}", streamer)))
+    codes = sorted(r.status_code
+                   for r in concurrently(20, lambda: api.call("DELETE", f"/goals/{goal['id']}", streamer)))
     assert codes == [200] + [409] * 19
     sock.wait_for("goal.ended", where=for_goal(goal["id"]))
-    time.sleep(1)
+    settled()
     assert sock.count("goal.ended", for_goal(goal["id"])) == 1
 
 
@@ -89,7 +91,8 @@ def test_forged_pushes_are_refused_and_cannot_take_the_real_events_place(api, st
 def test_an_id_with_a_trailing_newline_is_no_id(api, streamer):
     session = start_session(api, streamer)
     assert api.call("GET", f"/sessions/{session['id']}%0A", streamer).status_code == 404
-    assert api.call("GET", f"/sessions/{session['id']}%0A", streamer).headers["Content-Type"].startswith("application/json")
+    assert api.call("GET", f"/sessions/{session['id']}%0A", streamer).headers["Content-Type"].startswith(
+        "application/json")
     newline = User(streamer.id + "\n", auth.mint(streamer.id + "\n", ["role:creator"]), "app")
     assert api.call("POST", "/sessions", newline, json={}).status_code == 401
 
@@ -106,7 +109,8 @@ def test_an_early_refund_check_reschedules_instead_of_deciding(api, streamer):
     goal = create_funding_goal(api, streamer, session["id"], int(time.time()) + 600, hesitation=60)
     assert api.call("DELETE", f"/goals/{goal['id']}", streamer).status_code == 200
     body = json.dumps({"goal_id": goal["id"]}).encode()
-    signed = {"Content-Type": "application/json", tasks.SIGNATURE_HEADER: tasks.sign("check_funding_goal_refundable", body)}
+    signed = {"Content-Type": "application/json",
+              tasks.SIGNATURE_HEADER: tasks.sign("check_funding_goal_refundable", body)}
     early = api.call("POST", "/tasks/check_funding_goal_refundable", data=body, headers=signed)
     assert early.status_code == 200 and early.json()["result"] == "rescheduled"
     assert service.load(goal["id"]).refund is None
@@ -125,8 +129,6 @@ def test_other_callers_see_the_public_view_of_a_goal(api, streamer, viewer):
 def test_the_backstops_find_due_work_behind_many_long_lived_goals_and_failing_markers(api, streamer):
     """500 active goals far from their exp and 201 markers whose effects keep failing sit in
     front of one stranded goal and one unsent marker: both are still made good."""
-    from tests.e2e.test_recovery import stranded_goal
-
     session = start_session(api, streamer)
     long_lived = stranded_goal(session["id"], streamer.id, active=True)
     long_lived.exp = int(time.time()) + 86400
@@ -166,5 +168,5 @@ def test_a_redelivered_signal_with_a_new_message_id_is_still_one_event(api, stre
     api.call("DELETE", f"/goals/{goal['id']}", streamer)
     sock.wait_for("goal.ended", where=for_goal(goal["id"]))
     signals.publish("goal.ended", service.load(goal["id"]).ended_event())
-    time.sleep(2)
+    settled()
     assert sock.count("goal.ended", for_goal(goal["id"])) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_channel_auth import auth, socket
+from tests.e2e.helpers import auth, socket
 from tests.support import User, start_session, wait_until
 
 pytestmark = pytest.mark.stack

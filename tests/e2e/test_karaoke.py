@@ -12,10 +12,8 @@ from shared.goals import service as goals
 from shared.ledger import book
 from shared.ledger import service as ledger
 from shared.ledger.models import escrow
-from tests.e2e.test_exclusive import settlement
-from tests.e2e.test_show_funding import for_goal
-from tests.e2e.test_tickets import balance, provision
-from tests.support import User, start_session, wait_until
+from tests.e2e.helpers import balance, for_goal, provision, settlement
+from tests.support import User, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 BUZZ, TOY = "karaoke-toy-buzz-3s", "karaoke-toy-30s"  # 30 diamonds for 3 s, 100 for 30 s
@@ -114,7 +112,7 @@ def test_karaoke_gifts_run_queue_complete_pay_and_a_skipped_one_is_refunded(api,
     from shared.goals.models import DeactivateGoalArgs
     from shared.goals.tasks import DEACTIVATE_GOAL
 
-    time.sleep(1)
+    settled()
     before = ([balance(api, viewer), earnings(api, streamer)],
               [goals.load(g).model_dump() for g in (first, second, third)],
               [sock.count(e) for e in ("goal.added", "goal.ended", "karaoke.started")],
@@ -128,7 +126,7 @@ def test_karaoke_gifts_run_queue_complete_pay_and_a_skipped_one_is_refunded(api,
     keys += [f"deactivate_goal:{g}" for g in (first, second, third)]
     wait_until(lambda: all((steps.stored(k) or {}).get("repeats", 0) >= 1 for k in keys), timeout=30,
                what="the repeated deliveries")
-    time.sleep(1)
+    settled()
     after = ([balance(api, viewer), earnings(api, streamer)],
              [goals.load(g).model_dump() for g in (first, second, third)],
              [sock.count(e) for e in ("goal.added", "goal.ended", "karaoke.started")],
@@ -151,7 +149,7 @@ def test_the_session_ending_refunds_the_running_and_the_queued_ones(api, streame
         sock.wait_for("goal.ended", where=for_goal(goal_id), timeout=20)
     assert goals.load(queued).started_at is None  # its turn never came
     assert earnings(api, streamer) == 0
-    time.sleep(1)
+    settled()
     assert sock.count("karaoke.started") == 0
 
 

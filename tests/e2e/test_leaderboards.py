@@ -9,20 +9,16 @@ import time
 
 import pytest
 
-from shared.core import ids, signals, steps
+from shared.core import ids, signals
 from shared.core.firestore import where
 from shared.leaderboards import service as boards
 from shared.ledger import book
 from shared.ledger.models import wallet
-from tests.e2e.test_tickets import buy, provision
-from tests.support import User, create_funding_goal, start_session, wait_until
+from tests.e2e.helpers import buy, gift, post, provision, uploaded_image
+from tests.support import User, create_funding_goal, marker, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 ROSE, FIREWORKS = "livestream-gift-rose_10", "livestream-gift-fireworks_500"
-
-
-def marker(key: str) -> dict:
-    return steps.stored(key) or {}
 
 
 def ledger_spent(user: User) -> int:
@@ -32,13 +28,6 @@ def ledger_spent(user: User) -> int:
     back = sum(snap.get("amount") for snap in where(book.TRANSFERS, credit=mine).stream()
                if not snap.get("debit").startswith("issuance:"))
     return out - back
-
-
-def gift(api, viewer: User, session_id: str, product: str = ROSE, quantity: int = 1):
-    response = api.call("POST", f"/sessions/{session_id}/gifts", viewer,
-                        json={"product_id": product, "quantity": quantity})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def board(api, caller: User, path: str, **query) -> dict[str, int]:
@@ -66,7 +55,7 @@ def test_a_burst_of_concurrent_gifts_counts_exactly_what_the_ledger_moved(api, s
         return [gift(api, viewer, session["id"], product, quantity) for product, quantity in plans[viewer.id]]
 
     with concurrent.futures.ThreadPoolExecutor(len(viewers)) as pool:
-        receipts = dict(zip([v.id for v in viewers], pool.map(send_all, viewers)))
+        receipts = dict(zip([v.id for v in viewers], pool.map(send_all, viewers), strict=True))
     assert len({r["transfer_id"] for sent in receipts.values() for r in sent}) == 48
     expected = {v.id: ledger_spent(v) for v in viewers}
     assert expected == {v.id: sum(r["amount"] for r in receipts[v.id]) for v in viewers}
@@ -142,7 +131,7 @@ def test_a_spend_delivered_twice_counts_once_and_a_forged_one_not_at_all(api, st
     stolen = published | {"spend_id": grant["id"], "supporter_id": stranger.id, "amount": 5}
     signals.publish("diamonds.spent", stolen)
     wait_until(lambda: marker(counted).get("repeats", 0) >= 2, what="the repeats")
-    time.sleep(2)
+    settled()
     assert every_board(api, viewer, streamer, session["id"]) == expected
     assert marker(f"count_diamonds_spent@diamonds.spent:{forged['spend_id']}") == {}
     assert marker(f"count_diamonds_spent@diamonds.spent:{grant['id']}") == {}  # refused: not counted, no marker
@@ -161,8 +150,6 @@ def test_the_routes_answer_clear_errors(api, viewer):
 
 
 def test_paid_minutes_invitations_and_unlocks_count_and_a_withdrawn_invitation_is_taken_back(api, streamer):
-    from tests.e2e.test_posts import post, uploaded_image
-
     session = start_session(api, streamer)  # sd: 30 diamonds a minute
     viewer = User.new()
     provision(api, viewer, 1000)

@@ -6,7 +6,6 @@ the playlists are refused; a repeated encode task changes nothing; an upload ffm
 fails the post cleanly."""
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
@@ -18,29 +17,30 @@ import requests
 from shared.assets.service import asset_ref
 from shared.core import tasks
 from shared.core.config import settings
-from tests.e2e.test_assets import decrypt, generated, png, probe, put, settled, start
-from tests.e2e.test_posts import post
-from tests.e2e.test_tickets import provision
-from tests.support import User, wait_until
+from tests.e2e.helpers import (
+    CLIP_SECONDS,
+    asset_when,
+    clip,
+    decrypt,
+    generated,
+    png,
+    post,
+    probe,
+    provision,
+    put,
+    start,
+)
+from tests.support import User, settled, wait_until
 
 pytestmark = pytest.mark.stack
-CLIP_SECONDS = 200
 SEGMENTS = 34  # 6 s each, the last one shorter
 JPEG = b"\xff\xd8\xff"  # a JPEG file's first bytes
-
-
-@functools.cache
-def clip() -> bytes:
-    """200 s of 720p H.264 and AAC: long enough for a cut trailer (3 minutes and more)."""
-    return generated(["-f", "lavfi", "-i", f"testsrc2=duration={CLIP_SECONDS}:size=1280x720:rate=25",
-                      "-f", "lavfi", "-i", f"sine=duration={CLIP_SECONDS}", "-c:v", "libx264", "-preset", "veryfast",
-                      "-crf", "30", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-shortest"], ".mp4")
 
 
 def uploaded(api, creator, data: bytes, content_type: str) -> str:
     started = start(api, creator, content_type, len(data))
     put(started["upload"], data)
-    settled(api, creator, started["asset"]["id"], lambda a: a["metadata"] or a["status"] == "failed")
+    asset_when(api, creator, started["asset"]["id"], lambda a: a["metadata"] or a["status"] == "failed")
     return started["asset"]["id"]
 
 
@@ -64,7 +64,8 @@ def test_a_video_post_is_encoded_previewed_unlocked_and_played_with_its_key(api)
     asset = api.call("GET", f"/assets/{asset_id}", creator).json()
     enc = asset["encoding"]
     assert enc["status"] == "ready" and enc["generation"] == asset["source"]["generation"]
-    assert [(r["name"], r["width"], r["height"]) for r in enc["renditions"]] == [("source", 1280, 720), ("360p", 640, 360)]
+    assert [(r["name"], r["width"], r["height"]) for r in enc["renditions"]] == [
+        ("source", 1280, 720), ("360p", 640, 360)]
     assert all(r["segments"] == SEGMENTS for r in enc["renditions"]), enc["renditions"]
     assert {"thumbnail", "trailer", "trailer-blurred", "SOURCE-blurred", "hls"} == set(enc["outputs"])
 
@@ -110,7 +111,8 @@ def test_a_video_post_is_encoded_previewed_unlocked_and_played_with_its_key(api)
     assert len(keys) == len(segments) == SEGMENTS
     assert urljoin(rendition_url, keys[3][0]) == api.base + key_path  # the key URI resolves to the posts API
     key = api.call("GET", key_path, viewer)
-    assert key.status_code == 200 and key.headers["Content-Type"] == "application/octet-stream" and len(key.content) == 16
+    assert (key.status_code == 200 and key.headers["Content-Type"] == "application/octet-stream"
+            and len(key.content) == 16)
     sealed = fetch(segments[3])
     clear = decrypt(key.content, bytes.fromhex(keys[3][1]), sealed)
     assert clear[0] == 0x47 and clear[188] == 0x47  # MPEG-TS packets, each starting with its sync byte
@@ -129,7 +131,7 @@ def test_a_video_post_is_encoded_previewed_unlocked_and_played_with_its_key(api)
     again = _deliver("encode_asset", {"asset_id": asset_id, "generation": enc["generation"]})
     assert again == {"task": "encode_asset", "result": "already ready"}
     tasks.schedule("encode_asset", {"asset_id": asset_id, "generation": enc["generation"]}, at=time.time())
-    time.sleep(2)
+    settled()
     assert asset_ref(asset_id).get().to_dict() == before
 
 
@@ -153,7 +155,7 @@ def test_an_image_post_is_encrypted_and_a_broken_video_fails_its_post_cleanly(ap
     assert set(media["previews"]) == {"thumbnail", "preview"} and media["key_id"]
     assert [i["name"] for i in media["images"]] == ["image-1600.jpg", "image-1080.jpg", "image-480.jpg"]
     key = api.call("GET", f"/posts/{created['id']}/keys/{media['key_id']}", viewer).content
-    for view, width in zip(media["images"], (1600, 1080, 480)):
+    for view, width in zip(media["images"], (1600, 1080, 480), strict=True):
         sealed = fetch(view["url"])
         opened = decrypt(key, bytes.fromhex(view["iv"]), sealed)
         assert opened.startswith(JPEG) and not sealed.startswith(JPEG)  # stored encrypted, opened by the key

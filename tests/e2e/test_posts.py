@@ -9,7 +9,6 @@ import time
 
 import pytest
 import requests
-
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.core import signals, tasks
@@ -19,40 +18,24 @@ from shared.ledger import book
 from shared.ledger import service as ledger
 from shared.ledger.models import CURRENCIES, revenue
 from shared.posts.service import post_ref, unlock_ref
-from tests.e2e.test_accounts import as_user, signup
-from tests.e2e.test_assets import decrypt, png, probe, put, settled, start
-from tests.e2e.test_show_funding import marker
-from tests.e2e.test_tickets import provision, provision_in
-from tests.support import User, wait_until
+from tests.e2e.helpers import (
+    asset_when,
+    decrypt,
+    member,
+    png,
+    post,
+    probe,
+    provision,
+    provision_in,
+    purse,
+    put,
+    ready,
+    start,
+    uploaded_image,
+)
+from tests.support import User, marker, settled, wait_until
 
 pytestmark = pytest.mark.stack
-
-
-def uploaded_image(api, creator, thumbnail: bool = True) -> str:
-    started = start(api, creator)
-    put(started["upload"], png())
-    asset_id = started["asset"]["id"]
-    if thumbnail:
-        made = api.call("POST", f"/assets/{asset_id}/artifacts", creator,
-                        json={"label": "thumbnail", "content_type": "image/png", "size": len(png())}).json()
-        put(made["upload"], png())
-        settled(api, creator, asset_id, lambda a: a["artifacts"][made["artifact"]["id"]]["metadata"])
-    settled(api, creator, asset_id, lambda a: a["metadata"])
-    return asset_id
-
-
-def post(api, creator, assets: list[str], price: int | None = 50, **extra) -> dict:
-    body = {"assets": assets, "caption": {"text": "hello"},
-            "pricing": {"kind": "paid" if price else "free"},
-            "cost": [{"_cls": "Diamond", "amount": price}] if price else [], **extra}
-    answer = api.call("POST", "/posts", creator, json=body)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def ready(api, creator, post_id: str) -> dict:
-    return wait_until(lambda: (p := api.call("GET", f"/posts/{post_id}", creator).json())["status"] == "ready" and p,
-                      timeout=20, what=f"post {post_id} to be ready")
 
 
 def test_a_paid_post_is_locked_until_unlocked_once(api):
@@ -140,7 +123,7 @@ def test_post_and_asset_signals_and_tasks_delivered_twice_change_nothing_more(ap
     wait_until(lambda: marker(claimed).get("repeats", 0) >= 1
                and marker(f"claim_post_assets@post.created:{created['id']}").get("repeats", 0) >= 1
                and marker(f"claim_asset:{asset}:{created['id']}").get("repeats", 0) >= 1, what="the repeats")
-    time.sleep(1)
+    settled()
     assert post_ref(created["id"]).get().to_dict() == stored  # the same media view and status times
     after = api.call("GET", f"/posts/{created['id']}", creator).json()
     assert {k: v for k, v in after.items() if k not in ("media", "thumbnail_url")} == {
@@ -151,14 +134,14 @@ def test_a_post_follows_its_assets_whichever_finishes_first(api):
     creator = User.new("role:creator")
     image = start(api, creator)
     put(image["upload"], png())
-    settled(api, creator, image["asset"]["id"], lambda a: a["source"])
+    asset_when(api, creator, image["asset"]["id"], lambda a: a["source"])
     quick = post(api, creator, [image["asset"]["id"]])  # likely before the probe is done: it follows it
     assert ready(api, creator, quick["id"])["media"][0]["metadata"]["video"]["codec"] == "png"
 
     corrupt = os.urandom(3000)
     video = start(api, creator, "video/mp4", len(corrupt))
     put(video["upload"], corrupt)
-    settled(api, creator, video["asset"]["id"], lambda a: a["source"])
+    asset_when(api, creator, video["asset"]["id"], lambda a: a["source"])
     answer = api.call("POST", "/posts", creator, json={
         "assets": [image["asset"]["id"], video["asset"]["id"]], "caption": {"text": "x"}, "pricing": {"kind": "free"}})
     if answer.status_code == 409:  # the probe failed the asset before the post was asked for
@@ -176,13 +159,6 @@ def test_a_post_follows_its_assets_whichever_finishes_first(api):
 # --- the other costs: the ledger's other currencies and vouchers ---------------------------------
 
 
-def purse(api, user: User, currency: str) -> tuple[int, int]:
-    """(wallet balance, earnings) in `currency`."""
-    answer = api.call("GET", f"/wallet?currency={currency}", user)
-    assert answer.status_code == 200 and answer.json()["currency"] == currency, answer.text
-    return answer.json()["balance"], answer.json()["earnings"]
-
-
 def unlock(api, viewer: User, post_id: str, cost: str, key: str | None = None):
     return api.call("POST", f"/posts/{post_id}/unlock", viewer, json={"cost": cost},
                     headers={"Idempotency-Key": key} if key else {})
@@ -195,13 +171,6 @@ def costly_post(api, creator: User, costs: list[dict]) -> str:
     assert answer.status_code == 201, answer.text
     ready(api, creator, answer.json()["id"])
     return answer.json()["id"]
-
-
-def member(api) -> User:
-    """A viewer with an account (vouchers are granted to accounts)."""
-    answer = signup(api)
-    assert answer.status_code == 201, answer.text
-    return as_user(answer.json())
 
 
 def grant_voucher(api, admin: User, user: User, creator_id: str | None = None, key: str | None = None) -> dict:

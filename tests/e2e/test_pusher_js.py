@@ -12,7 +12,7 @@ import pytest
 
 from shared.core.config import settings
 from shared.rtc import access_token
-from tests.e2e.test_tickets import provision
+from tests.e2e.helpers import provision
 from tests.support import User, start_session
 
 pytestmark = pytest.mark.stack

@@ -15,11 +15,9 @@ import requests
 from shared.core import signals, tasks
 from shared.core.config import settings
 from shared.shop.models import creator_earnings
-from tests.e2e.test_accounts import as_user, signup
-from tests.e2e.test_show_funding import marker
-from tests.e2e.test_tickets import buy
-from tests.shop_support import Payer, gateway_calls, set_scenario, settle
-from tests.support import User, create_funding_goal, start_session, wait_until
+from tests.e2e.helpers import as_user, buy, signup
+from tests.shop_support import Payer, gateway_calls, set_scenario
+from tests.support import User, create_funding_goal, marker, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -45,7 +43,7 @@ def test_a_diamond_pack_is_paid_and_credited_once(api):
     assert payer.browser.get(landed.history[0].url).status_code == 200
     stranger = requests.get(landed.url)
     assert 'id="status">fulfilled' in stranger.text and "500 diamonds" not in stranger.text
-    settle()
+    settled()
     assert payer.balance() == 500
     assert [c["call"] for c in gateway_calls(order["id"])] == ["authOrder", "confirmOrder"]
     assert payer.browser.get(checkout["pay_url"]).url.endswith(f"shop-checkout-{order['id']}")
@@ -84,7 +82,7 @@ def test_the_paid_notice_in_any_order_credits_once(api, notice):
     payer.wait_for(order_id, "fulfilled")
     wait_until(lambda: len(gateway_calls(order_id, "notice")) == {"first": 1, "twice": 2, "concurrent": 1}[notice],
                what="the paid notices")
-    settle()
+    settled()
     assert payer.balance() == 500
     assert len(gateway_calls(order_id, "confirmOrder")) == 1
     assert marker(f"fulfill_order@order.paid:{order_id}").get("repeats", 0) == 0
@@ -217,7 +215,8 @@ def test_signals_and_tasks_delivered_twice_change_nothing_more(api):
     order_id, user_id = checkout["order"]["id"], payer.user.id
     payer.pay(checkout["pay_url"])
     payer.wait_for(order_id, "fulfilled")
-    wait_until(lambda: marker(f"ensure_wallet_and_bank@order.created:{order_id}").get("flushed_at"), what="the first delivery")
+    wait_until(lambda: marker(f"ensure_wallet_and_bank@order.created:{order_id}").get("flushed_at"),
+               what="the first delivery")
     signals.publish("order.created", {"order_id": order_id, "user_id": user_id})
     signals.publish("order.paid", {"order_id": order_id, "user_id": user_id})
     tasks.schedule("provision_wallet_and_bank_account", {"user_id": user_id}, at=time.time())
@@ -226,7 +225,7 @@ def test_signals_and_tasks_delivered_twice_change_nothing_more(api):
     tasks.schedule("confirm_payment", {"order_id": order_id, "sonet_order_no": number}, at=time.time())
     wait_until(lambda: marker(f"ensure_wallet_and_bank@order.created:{order_id}").get("repeats", 0) >= 1
                and marker(f"fulfill_order@order.paid:{order_id}").get("repeats", 0) >= 1, what="the repeats")
-    settle(2)
+    settled()
     assert payer.balance() == 500 and payer.order(order_id)["status"] == "fulfilled"
     assert len(gateway_calls(order_id, "confirmOrder")) == 1  # the repeated confirmation found it paid
 
@@ -243,8 +242,10 @@ def test_bad_checkouts_are_refused_and_change_nothing(api):
     other = Payer(api, User.new()).checkout()
     assert api.call("GET", f"/shop/orders/{other['order']['id']}", payer.user).status_code == 403
     body = json.dumps({"product_id": "diamond_150", "gateway": "sonet", "mp_id": "GASH_GPAY"})
-    first = api.call("POST", "/shop/checkout", payer.user, data=body, headers={"Idempotency-Key": "k1", "Content-Type": "application/json"})
-    again = api.call("POST", "/shop/checkout", payer.user, data=body, headers={"Idempotency-Key": "k1", "Content-Type": "application/json"})
+    first = api.call("POST", "/shop/checkout", payer.user, data=body,
+                     headers={"Idempotency-Key": "k1", "Content-Type": "application/json"})
+    again = api.call("POST", "/shop/checkout", payer.user, data=body,
+                     headers={"Idempotency-Key": "k1", "Content-Type": "application/json"})
     assert first.json()["order"]["id"] == again.json()["order"]["id"]
     assert len(api.call("GET", "/me/orders", payer.user).json()["orders"]) == 1
 
@@ -256,7 +257,8 @@ def test_a_creator_sells_a_product_and_earns_from_it(api):
     product = made.json()
     earned = creator_earnings(300, settings().platform_share_percent)
     assert product["creator_diamonds"] == earned < 500 * 300 // 150  # less than the diamonds NT$300 buys
-    assert api.call("POST", "/me/products", creator, json={"name": "x", "price": 1, "creator_diamonds": 10**7}).status_code == 400
+    assert api.call("POST", "/me/products", creator,
+                    json={"name": "x", "price": 1, "creator_diamonds": 10**7}).status_code == 400
     assert api.call("POST", "/me/products", User.new(), json={"name": "x", "price": 1}).status_code == 403
     assert Payer(api, creator).api.call("POST", "/shop/checkout", creator, json={
         "product_id": product["id"], "gateway": "sonet", "mp_id": "GASH_GPAY"}).status_code == 409

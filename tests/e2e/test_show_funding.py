@@ -8,20 +8,12 @@ import time
 import pytest
 
 from shared.core import signals, steps, tasks
-from shared.goals import service
 from shared.core.pusher import stream_channels
-from tests.support import create_funding_goal, start_session, wait_until
+from shared.goals import service
+from tests.e2e.helpers import for_goal
+from tests.support import create_funding_goal, marker, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
-
-
-def for_goal(goal_id):
-    return lambda data: isinstance(data, dict) and data.get("goal_id") == goal_id
-
-
-def marker(key: str) -> dict:
-    snap = steps.marker(key).get()
-    return snap.to_dict() if snap.exists else {}
 
 
 def analytics_events(match, expect: int, timeout: float = 20) -> list[dict]:
@@ -41,7 +33,8 @@ def analytics_events(match, expect: int, timeout: float = 20) -> list[dict]:
         except DeadlineExceeded:
             continue
         if response.received_messages:
-            subscriber.acknowledge(request={"subscription": sink, "ack_ids": [m.ack_id for m in response.received_messages]})
+            subscriber.acknowledge(
+                request={"subscription": sink, "ack_ids": [m.ack_id for m in response.received_messages]})
         found += [e for e in (json.loads(m.message.data) for m in response.received_messages) if match(e)]
     return found
 
@@ -63,8 +56,9 @@ def test_pre_sale_that_expires_unfunded_is_refunded(api, streamer, pusher_socket
 
     stored = api.call("GET", f"/goals/{goal['id']}", streamer).json()
     assert stored["active"] is False and stored["exp"] <= exp
-    pairs = wait_until(lambda: [p for p in api.call("GET", f"/sessions/{session['id']}", streamer).json()["show_goal_pairs"]
-                                if p["funding_ended"]], what="funding_ended")
+    pairs = wait_until(
+        lambda: [p for p in api.call("GET", f"/sessions/{session['id']}", streamer).json()["show_goal_pairs"]
+                 if p["funding_ended"]], what="funding_ended")
     assert [p["funding_goal"] for p in pairs] == [goal["id"]]
 
     # the refund check runs at exp + hesitation_countdown + 5 s and decides once
@@ -116,7 +110,7 @@ def test_concurrent_deletes_end_the_goal_once(api, streamer, pusher_socket):
             lambda _: api.call("DELETE", f"/goals/{goal['id']}", streamer), range(4)))
     assert codes == [200, 409, 409, 409]
     sock.wait_for("goal.ended", where=for_goal(goal["id"]))
-    time.sleep(1.5)
+    settled()
     assert sock.count("goal.ended", for_goal(goal["id"])) == 1
 
 
@@ -139,11 +133,12 @@ def test_goal_ended_and_deactivate_task_delivered_twice_change_nothing_more(api,
     # Cloud Tasks redelivers deactivate_goal (the emulator does not de-duplicate names)
     tasks.schedule("deactivate_goal", {"goal_id": goal["id"]}, at=time.time())
     wait_until(lambda: marker(f"deactivate_goal:{goal['id']}").get("repeats", 0) >= 1, what="the repeated task")
-    time.sleep(1.0)
+    settled()
 
     assert sock.count("goal.ended", for_goal(goal["id"])) == 1
     after_goal = api.call("GET", f"/goals/{goal['id']}", streamer).json()
-    assert {k: v for k, v in after_goal.items() if k != "refund"} == {k: v for k, v in before_goal.items() if k != "refund"}
+    assert {k: v for k, v in after_goal.items() if k != "refund"} == {
+        k: v for k, v in before_goal.items() if k != "refund"}
     after_session = api.call("GET", f"/sessions/{session['id']}", streamer).json()
     assert after_session["show_goal_pairs"] == before_session["show_goal_pairs"]
     refund_marker = wait_until(lambda: marker(f"check_funding_goal_refundable:{goal['id']}"), timeout=20, what="refund")

@@ -10,8 +10,8 @@ import pytest
 from shared.goals import service as goals
 from shared.ledger import service as ledger
 from shared.ledger.models import escrow
-from tests.e2e.test_tickets import balance, buy, provision
-from tests.support import User, funding_body, start_session, wait_until
+from tests.e2e.helpers import balance, buy, provision, settlement
+from tests.support import User, funding_body, settled, start_session, until, wait_until
 
 pytestmark = pytest.mark.stack
 PRICE = 89  # the early-bird ticket of tests.support.funding_body
@@ -38,10 +38,6 @@ def buyers(api, session, goal, count: int, quantity: int = 1) -> list[User]:
     return viewers
 
 
-def settled(goal_id: str):
-    return wait_until(lambda: goals.load(goal_id).settlement, timeout=30, what="the escrow's settlement")
-
-
 def test_a_met_pre_sale_and_a_show_performed_for_its_duration_pay_the_streamer(api, streamer, pusher_socket):
     session = start_session(api, streamer)
     sock = pusher_socket(f"private-user@{streamer.id}")
@@ -57,7 +53,7 @@ def test_a_met_pre_sale_and_a_show_performed_for_its_duration_pay_the_streamer(a
                       .get("show_goal"), what="the pair's show")
     assert pair == show["id"]
 
-    assert settled(goal["id"]).outcome == "payout"
+    assert settlement(goal["id"]).outcome == "payout"
     sock.wait_for("escrow.paid_out", timeout=20)
     fee_each = PRICE * 30 // 100
     wait_until(lambda: api.call("GET", "/wallet", streamer).json()["earnings"] == 4 * (PRICE - fee_each),
@@ -74,7 +70,7 @@ def test_a_show_ended_early_refunds_every_buyer(api, streamer):
     viewers = buyers(api, session, goal, 2)
     show = start_show(api, streamer, session, goal).json()
     assert api.call("DELETE", f"/goals/{show['id']}", streamer).status_code == 200
-    assert settled(goal["id"]).outcome == "refund"
+    assert settlement(goal["id"]).outcome == "refund"
     wait_until(lambda: all(balance(api, v) == 1000 for v in viewers), timeout=20, what="the refunds")
     assert api.call("GET", "/wallet", streamer).json()["earnings"] == 0
 
@@ -83,7 +79,7 @@ def test_shows_are_refused_once_the_refund_was_decided(api, streamer):
     session = start_session(api, streamer)
     goal = pre_sale(api, streamer, session, target=5, exp_in=2, hesitation=0)
     buyers(api, session, goal, 1)
-    assert settled(goal["id"]).outcome == "refund"
+    assert settlement(goal["id"]).outcome == "refund"
     refused = start_show(api, streamer, session, goal)
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "show_not_allowed")
 
@@ -95,7 +91,7 @@ def test_a_refund_check_and_a_show_start_racing_have_one_winner(api, streamer):
     goal = pre_sale(api, streamer, session, target=5, exp_in=600, perform=600, hesitation=1)
     viewers = buyers(api, session, goal, 2)
     assert api.call("DELETE", f"/goals/{goal['id']}", streamer).status_code == 200
-    time.sleep(max(0.0, goals.load(goal["id"]).exp + 1 - time.time()) - 0.05)
+    until(goals.load(goal["id"]).exp + 1 - 0.05)  # the end of the hesitation countdown
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         show = pool.submit(start_show, api, streamer, session, goal)
         decision = pool.submit(lambda: wait_until(lambda: goals.load(goal["id"]).refund, timeout=30, what="decision"))
@@ -115,7 +111,7 @@ def test_a_met_pre_sale_without_a_show_is_refunded_when_the_session_ends(api, st
     assert api.call("DELETE", f"/goals/{goal['id']}", streamer).status_code == 200
     assert wait_until(lambda: goals.load(goal["id"]).refund, what="decision").decision == "keep"
     assert api.call("DELETE", f"/sessions/{session['id']}", streamer).status_code == 200
-    assert settled(goal["id"]).outcome == "refund"
+    assert settlement(goal["id"]).outcome == "refund"
     wait_until(lambda: balance(api, viewer) == 1000, timeout=20, what="the refund")
 
 
@@ -125,7 +121,7 @@ def test_ending_the_session_during_the_show_refunds_every_buyer(api, streamer):
     (viewer,) = buyers(api, session, goal, 1)
     show = start_show(api, streamer, session, goal).json()
     assert api.call("DELETE", f"/sessions/{session['id']}", streamer).json()["ending_goals"] == [show["id"]]
-    assert settled(goal["id"]).outcome == "refund"
+    assert settlement(goal["id"]).outcome == "refund"
     wait_until(lambda: balance(api, viewer) == 1000, timeout=20, what="the refund")
 
 
@@ -137,7 +133,7 @@ def test_the_payout_delivered_twice_pays_once(api, streamer):
     goal = pre_sale(api, streamer, session, target=2, perform=2)
     buyers(api, session, goal, 2)
     show = start_show(api, streamer, session, goal).json()
-    assert settled(goal["id"]).outcome == "payout"
+    assert settlement(goal["id"]).outcome == "payout"
     earned = 2 * (PRICE - PRICE * 30 // 100)
     wait_until(lambda: api.call("GET", "/wallet", streamer).json()["earnings"] == earned, timeout=20, what="payout")
     escrow_id = f"show_funding:{goal['id']}"
@@ -148,7 +144,7 @@ def test_the_payout_delivered_twice_pays_once(api, streamer):
         tasks.schedule(UPDATE_BI_ESCROW, HoldArgs(hold_id=hold, event="escrow.succeeded"), at=time.time())
     wait_until(lambda: all((steps.stored(f"update_bi_escrow:{h}") or {}).get("repeats", 0) >= 1 for h in holds),
                timeout=20, what="the repeated tasks")
-    time.sleep(2)
+    settled()
     assert api.call("GET", "/wallet", streamer).json()["earnings"] == earned
     assert ledger.balance(escrow(escrow_id)) == 0 and ledger.totals().balanced
 

@@ -10,9 +10,7 @@ import pytest
 
 from shared.core.config import settings
 from shared.rtc import access_token
-from tests.e2e.test_accounts import admin_command, as_user, email, signup
-from tests.e2e.test_channel_auth import auth, socket
-from tests.e2e.test_tickets import buy, provision
+from tests.e2e.helpers import admin_command, as_user, auth, buy, email, provision, signup, socket
 from tests.support import User, create_funding_goal, start_session, wait_until
 
 pytestmark = pytest.mark.stack

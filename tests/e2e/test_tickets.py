@@ -10,30 +10,10 @@ import pytest
 from shared.goals import service as goals
 from shared.ledger import service as ledger
 from shared.ledger.models import escrow
-from tests.support import User, create_funding_goal, start_session, wait_until
+from tests.e2e.helpers import TICKET, balance, buy, provision
+from tests.support import User, create_funding_goal, settled, start_session, wait_until
 
 pytestmark = pytest.mark.stack
-TICKET = "livestream-show-ticket_134"  # 134 diamonds; the pre-sale's early-bird discount is 33%: 89 each
-
-
-def provision(api, user: User, amount: int) -> None:
-    admin = User.new("role:admin")
-    response = api.call("POST", f"/admin/users/{user.id}/diamonds", admin, json={"amount": amount})
-    assert response.status_code == 201, response.text
-
-
-def provision_in(api, user: User, amount: int, currency: str) -> None:
-    """`provision` in any of the ledger's currencies (diamond, messaging_diamond, point, rainbow_diamond)."""
-    admin = User.new("role:admin")
-    response = api.call("POST", f"/admin/users/{user.id}/diamonds", admin, json={"amount": amount, "currency": currency})
-    assert response.status_code == 201, response.text
-    assert response.json()["credit"] == f"wallet:{user.id}:{currency}", response.text
-
-
-def buy(api, viewer: User, session_id: str, goal_id: str, quantity: int = 1, product: str = TICKET, key=None):
-    headers = {"Idempotency-Key": key} if key else {}
-    return api.call("POST", f"/sessions/{session_id}/gifts", viewer, headers=headers,
-                    json={"product_id": product, "quantity": quantity, "goal_id": goal_id})
 
 
 def listening_viewers(api, pusher_socket, count: int, diamonds: int):
@@ -42,10 +22,6 @@ def listening_viewers(api, pusher_socket, count: int, diamonds: int):
     for viewer in viewers:
         provision(api, viewer, diamonds)
     return viewers, {v.id: pusher_socket(f"private-user@{v.id}") for v in viewers}
-
-
-def balance(api, user: User) -> int:
-    return api.call("GET", "/wallet", user).json()["balance"]
 
 
 def test_the_catalog_lists_tickets_and_gifts(api, viewer):
@@ -76,7 +52,7 @@ def test_ten_viewers_buy_tickets_and_an_unmet_pre_sale_refunds_each_exactly_once
     wait_until(lambda: all(balance(api, v) == 500 for v in viewers), timeout=15, what="every refund")
     decided = goals.load(goal["id"]).refund
     assert decided.decision == "refund"
-    time.sleep(2)  # nothing more arrives: each buyer was refunded once
+    settled()  # nothing more arrives: each buyer was refunded once
     assert [sockets[v.id].count("escrow.refunded") for v in viewers] == [1] * 10
     assert [balance(api, v) for v in viewers] == [500] * 10
     assert ledger.balance(escrow(f"show_funding:{goal['id']}")) == 0
@@ -169,7 +145,7 @@ def test_the_refund_flow_delivered_twice_changes_nothing_more(api, streamer, pus
 
     wait_until(lambda: all((steps.stored(f"update_bi_escrow:{h}") or {}).get("repeats", 0) >= 1 for h in holds),
                timeout=20, what="the repeated tasks")
-    time.sleep(2)
+    settled()
     assert [balance(api, v) for v in viewers] == [300] * 3
     assert [sockets[v.id].count("escrow.refunded") for v in viewers] == [1] * 3
     assert ledger.balance(escrow(escrow_id)) == 0 and api.call("GET", "/wallet", streamer).json()["earnings"] == 0

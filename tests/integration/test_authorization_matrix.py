@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from shared.assets.models import Asset
+from shared.assets.service import asset_ref
 from shared.backpack.models import BackpackItem
 from shared.backpack.service import item_ref
 from shared.core import auth, clock, http, ids
@@ -21,8 +23,6 @@ from shared.core.registry import REGISTRY
 from shared.goals.models import OwnerMetadata
 from shared.goals.service import goal_ref
 from shared.livestream import sessions
-from shared.assets.models import Asset
-from shared.assets.service import asset_ref
 from shared.shop.models import Gateway, Order
 from shared.shop.orders import order_ref
 from tests.stack import reset_clients
@@ -88,13 +88,16 @@ def resources(owner: str) -> dict[str, str]:
     order = Order(id=ids.new_id(), user_id=owner, product_id="diamond_150", product_class="DiamondPackProduct",
                   product={"id": "diamond_150", "diamonds": 500}, amount=150, gateway=Gateway(mp_id="GASH_GPAY"))
     order_ref(order.id).create(document(order))
-    asset = Asset(id=ids.new_id(), user_id=owner, kind="image", content_type="image/png", size=10, created_at=clock.now())
+    asset = Asset(id=ids.new_id(), user_id=owner, kind="image", content_type="image/png", size=10,
+                  created_at=clock.now())
     asset_ref(asset.id).create(document(asset))
-    return {"session_id": session.id, "goal_id": goal.id, "item_id": item.id, "order_id": order.id, "asset_id": asset.id}
+    return {"session_id": session.id, "goal_id": goal.id, "item_id": item.id, "order_id": order.id,
+            "asset_id": asset.id}
 
 
 def call(route, params: dict[str, str], bearer: str | None, kind: str | None):
-    path = route.path.format(**{p: params.get(p) or (ids.new_id() if p.endswith("_id") else route.params[p].split("|")[0])
+    path = route.path.format(**{p: params.get(p)
+                                or (ids.new_id() if p.endswith("_id") else route.params[p].split("|")[0])
                                 for p in route.path_params})
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     return http.respond(route.method, path, headers, {"type": kind} if kind else {}, b"")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC
 
 import pytest
 
@@ -47,9 +48,9 @@ def test_a_step_receiver_of_the_tick_runs_every_tick(step_receiver):
     base = 1_800_000_000 - 1_800_000_000 % int(period * 10)  # a round number of periods
 
     def at(seconds: float) -> str:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        return datetime.fromtimestamp(base + seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(base + seconds, UTC).isoformat().replace("+00:00", "Z")
 
     assert delivery.receive(function, tick(at(0))) == "applied"
     assert delivery.receive(function, tick(at(0))) == "repeat"  # the same tick redelivered
@@ -119,6 +120,7 @@ def test_a_steps_signals_carry_the_trace_of_the_request_that_made_them(stack):
             if mine:
                 break
         assert mine and mine[0].attributes["trace"] == trace
-        assert signals.decode({"attributes": dict(mine[0].attributes), "data": base64.b64encode(mine[0].data)}).trace == trace
+        assert signals.decode(
+            {"attributes": dict(mine[0].attributes), "data": base64.b64encode(mine[0].data)}).trace == trace
     finally:
         subscriber.delete_subscription(request={"subscription": name})

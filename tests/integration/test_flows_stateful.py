@@ -2,13 +2,14 @@
 purchases and repeats, the pre-sale's end, show starts and ends, refund decisions; 1-on-1
 invitations, answers, withdrawals, exclusive goals started and ended, checks for unused
 agreements, paid minutes; session ends; diamond packs bought through the shop and the local
-So-net gateway (paid or declined) and refunds; paid posts unlocked, again and again; while the stack's receivers and tasks react in the
-background. After every step: no wallet below zero, no hold both refunded and paid out, a
-resolved hold has its resolving transfer, the pre-sale's progress, its buyers' records and the
-purchases agree, at most one viewer has the 1-on-1, an invitation is paid out only for a 1-on-1
-that started, a post is paid for once per viewer who unlocked it, and every diamond provisioned
-is in a wallet, an escrow, the streamer's earnings or the platform's share, plus what the shop credited less what its refunds took back, read in
-one consistent snapshot.
+So-net gateway (paid or declined) and refunds; paid posts unlocked, again and again; while the
+stack's receivers and tasks react in the background. After every step: no wallet below zero, no
+hold both refunded and paid out, a resolved hold has its resolving transfer, the pre-sale's
+progress, its buyers' records and the purchases agree, at most one viewer has the 1-on-1, an
+invitation is paid out only for a 1-on-1 that started, a post is paid for once per viewer who
+unlocked it, and every diamond provisioned is in a wallet, an escrow, the streamer's earnings or
+the platform's share, plus what the shop credited less what its refunds took back, read in one
+consistent snapshot.
 
 CI runs FLOW_EXAMPLES (200) sequences; more:
     FLOW_EXAMPLES=5000 ./emulators.sh test tests/integration/test_flows_stateful.py
@@ -28,8 +29,8 @@ from shared.core.errors import AlreadyApplied, AppError
 from shared.core.firestore import db, document, run_transaction, where
 from shared.gifts import service as gifts
 from shared.gifts.models import GiftRequest
-from shared.goals import service as goals
 from shared.goals import exclusive, shows
+from shared.goals import service as goals
 from shared.goals.requests import ExclusiveGoalCreate, ShowFundingGoalCreate, ShowGoalCreate, TriggerExclusiveGoalCreate
 from shared.ledger import book
 from shared.ledger import service as ledger
@@ -44,6 +45,7 @@ from tests.shop_support import Payer
 from tests.support import Api, User, funding_body
 
 pytestmark = pytest.mark.stack
+OWN_STACK = True  # the sequences leave live sessions and pre-sales expiring 10 minutes later (tests/conftest.py)
 EXAMPLES = int(os.environ.get("FLOW_EXAMPLES", "200"))
 TICKET = "livestream-show-ticket_134"
 
@@ -102,7 +104,8 @@ class FlowMachine(RuleBasedStateMachine):
 
     @rule()
     def start_the_show(self):
-        request = ShowGoalCreate.model_validate({"context": {"session_id": self.session.id, "funding_goal_id": self.goal.id}})
+        request = ShowGoalCreate.model_validate(
+            {"context": {"session_id": self.session.id, "funding_goal_id": self.goal.id}})
         self.show = refused(shows.start_show, self.streamer, "test", request) or self.show
 
     @rule()

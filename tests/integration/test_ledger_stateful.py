@@ -22,6 +22,7 @@ from shared.ledger import book, service
 from shared.ledger.models import Account, HoldResolved, InsufficientFunds, earnings, escrow, issuance, wallet
 
 pytestmark = pytest.mark.stack
+OWN_STACK = True  # thousands of transfers, which every later query of the ledger would scan (tests/conftest.py)
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "200"))
 FEE_PERCENT = 30
 CURRENCIES = ("diamond", "point")  # two are enough to show they never mix

@@ -12,9 +12,8 @@ import time
 
 import pytest
 
-from shared.core import ids
+from shared.core import ids, pusher
 from shared.core.config import settings
-from shared.core import pusher
 from shared.realtime import headcount
 from tests.support import PusherSocket, User, start_session, wait_until
 

@@ -33,7 +33,8 @@ def test_stop_then_start_reach_the_server_in_order(stack):
     assert [(c["action"], c["error"]) for c in recorded] == [(STOP, ALREADY_DONE[STOP]), (START, None)]
     s = config.settings()
     for call in recorded:
-        assert (call["app_id"], call["room_id"], call["task_id"], call["version"]) == (s.rtc_app_id, room, task, "2022-06-01")
+        assert (call["app_id"], call["room_id"], call["task_id"], call["version"]) == (
+            s.rtc_app_id, room, task, "2022-06-01")
         assert call["business_id"] == s.rtc_business_id and call["request_id"]
     assert recorded[0]["time"] <= recorded[1]["time"]
 

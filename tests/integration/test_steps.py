@@ -31,7 +31,8 @@ def analytics_inbox(stack):
         except Exception:  # DeadlineExceeded: nothing arrived
             return []
         if response.received_messages:
-            subscriber.acknowledge(request={"subscription": name, "ack_ids": [m.ack_id for m in response.received_messages]})
+            subscriber.acknowledge(
+                request={"subscription": name, "ack_ids": [m.ack_id for m in response.received_messages]})
         return [json.loads(m.message.data) for m in response.received_messages]
 
     seen: list[str] = []  # every event id received on the subscription so far

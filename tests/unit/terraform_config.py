@@ -2,31 +2,22 @@
 python-hcl2 parses every .tf file, and small helpers find blocks, locals and expressions."""
 from __future__ import annotations
 
-import fnmatch
-import json
+import importlib.util
 import pathlib
 import re
-import shutil
-import subprocess
 import sys
 
 import hcl2
-import pytest
 from hcl2 import SerializationOptions
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "infra" / "terraform"
 TFVARS = TF_DIR / "registry.auto.tfvars.json"
 
-try:
-    from shared import app
-except ImportError:  # run without a conftest putting the repo root on sys.path
+if importlib.util.find_spec("shared") is None:  # run without a conftest putting the repo root on sys.path
     sys.path.insert(0, str(ROOT))
-    from shared import app
-from shared.core import config as core_config
-from shared.tools import generate
-from shared.core.options import SECRET_NAMES, FunctionOptions
-from shared.core.registry import kebab
+from shared.core.options import FunctionOptions  # noqa: E402 -- after the sys.path insert above
+from shared.core.registry import kebab  # noqa: E402 -- after the sys.path insert above
 
 # python-hcl2 8.x keeps the quotes of strings unless told otherwise, and marks blocks with
 # `__is_block__` (which tells a block from an object-valued attribute).
@@ -50,9 +41,9 @@ def _tf_files() -> list[pathlib.Path]:
     return sorted(p for p in TF_DIR.rglob("*.tf") if ".terraform" not in p.parts)
 
 
-@pytest.fixture(scope="module")
-def config() -> dict[str, list]:
-    """Every top-level block of every .tf file: block type -> list of parsed blocks."""
+def load_blocks() -> dict[str, list]:
+    """Every top-level block of every .tf file: block type -> list of parsed blocks (the `config`
+    fixture of tests/unit/conftest.py, with `registry` and `tfvars`)."""
     files = _tf_files()
     assert files, f"no .tf files in {TF_DIR}"
     merged: dict[str, list] = {}
@@ -62,16 +53,6 @@ def config() -> dict[str, list]:
         for kind, blocks in parsed.items():
             merged.setdefault(kind, []).extend(blocks)
     return merged
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return app.load()
-
-
-@pytest.fixture(scope="module")
-def tfvars() -> dict:
-    return json.loads(TFVARS.read_text())
 
 
 def _labelled(config: dict, kind: str) -> dict[str, dict]:

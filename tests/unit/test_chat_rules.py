@@ -30,7 +30,8 @@ def test_nobody_messages_themselves():
 
 def test_only_general_gifts_go_in_a_chat():
     assert rules.gift_refusal(product("livestream-gift-rose_10", ["livestream"])) is None
-    assert "ticket" in rules.gift_refusal(product("livestream-show-ticket_134", ["livestream-show-ticket", "livestream-show"]))
+    assert "ticket" in rules.gift_refusal(
+        product("livestream-show-ticket_134", ["livestream-show-ticket", "livestream-show"]))
     assert "karaoke" in rules.gift_refusal(product("karaoke-vibe_100", ["livestream"]))
     assert rules.gift_refusal(product("sticker_5", ["sticker"])) is not None
 

@@ -8,9 +8,8 @@ import sys
 import pytest
 
 from shared import app
-from shared.core import ids, tasks
+from shared.core import ids, pusher, tasks
 from shared.core.errors import Unauthorized
-from shared.core import pusher
 from tests.stack import ROOT
 
 app.load()
@@ -37,9 +36,11 @@ def test_task_signatures_bind_the_task_name_and_body():
 
 def test_task_names_are_deterministic_per_goal_round_and_due_second():
     args = {"goal_id": "681088cb95684fc0c6496546"}
-    assert tasks.task_id("deactivate_goal", args, 1745914628.2) == "deactivate_goal-681088cb95684fc0c6496546-0-1745914628"
+    assert tasks.task_id("deactivate_goal", args, 1745914628.2) == (
+        "deactivate_goal-681088cb95684fc0c6496546-0-1745914628")
     rescheduled = {**args, "round": 1}
-    assert tasks.task_id("deactivate_goal", rescheduled, 1745914628) != tasks.task_id("deactivate_goal", args, 1745914628)
+    assert tasks.task_id("deactivate_goal", rescheduled, 1745914628) != tasks.task_id(
+        "deactivate_goal", args, 1745914628)
     assert tasks.task_id("deactivate_goal", args, 1745914628.9) == tasks.task_id("deactivate_goal", args, 1745914628.2)
     assert tasks.task_id("deactivate_goal", args, 1745914629) != tasks.task_id("deactivate_goal", args, 1745914628)
 
@@ -85,7 +86,8 @@ def test_entry_points_import_no_google_client_until_used(module, allowed):
         "print(json.dumps(sorted({m.split('.')[2] for m in sys.modules if m.startswith('google.cloud.')})))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    loaded = set(json.loads(out.splitlines()[-1])) & {"firestore", "firestore_v1", "pubsub_v1", "pubsub", "tasks_v2", "tasks", "storage"}
+    loaded = set(json.loads(out.splitlines()[-1])) & {
+        "firestore", "firestore_v1", "pubsub_v1", "pubsub", "tasks_v2", "tasks", "storage"}
     assert loaded == allowed
 
 

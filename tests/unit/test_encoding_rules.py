@@ -27,7 +27,8 @@ def test_a_long_h264_aac_video_is_copied_where_it_can_be(tmp_path):
     assert "copy" in _command(plan, "source/index.m3u8")  # segments take H.264 and AAC as they are
     lower = _command(plan, "360p/index.m3u8")
     assert "libx264" in lower and "scale=-2:360" in lower and "periodic_rekey" in lower
-    assert [(r["name"], r["width"], r["height"]) for r in plan.renditions] == [("source", 1280, 720), ("360p", 640, 360)]
+    assert [(r["name"], r["width"], r["height"]) for r in plan.renditions] == [
+        ("source", 1280, 720), ("360p", 640, 360)]
     assert [o for o in plan.outputs if o.encrypted] == [o for o in plan.outputs if o.label == "hls"]
 
 
@@ -59,5 +60,6 @@ def test_images_get_encrypted_renditions_no_wider_than_the_source():
 
 
 def test_segments_are_read_from_a_media_playlist():
-    playlist = "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"key:x\",IV=0x1\n#EXTINF:6.000000,\n0000.ts\n#EXTINF:2.5,\n0001.ts\n#EXT-X-ENDLIST\n"
+    playlist = ("#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"key:x\",IV=0x1\n"
+                "#EXTINF:6.000000,\n0000.ts\n#EXTINF:2.5,\n0001.ts\n#EXT-X-ENDLIST\n")
     assert encoding.segments(playlist) == [(6.0, "0000.ts"), (2.5, "0001.ts")]

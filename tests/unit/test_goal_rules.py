@@ -41,7 +41,8 @@ def test_ending_a_goal_returns_the_new_state_and_its_event():
     assert goal.active is True  # the rule does not touch what it was given
     assert (ended.active, ended.exp, ended.triggerer, ended.ended_at) == (False, int(NOW), "app-1", NOW)
     assert ended.refund_due_at == int(NOW) + 30 + REFUND_GRACE
-    assert (event.goal_id, event.active, event.triggerer, event.metadata.user_id) == (goal.id, False, "app-1", goal.owner)
+    assert (event.goal_id, event.active, event.triggerer, event.metadata.user_id) == (
+        goal.id, False, "app-1", goal.owner)
     with pytest.raises(GoalAlreadyEnded):
         ended.end(NOW + 1, None)
 

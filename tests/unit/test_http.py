@@ -58,7 +58,8 @@ def test_validation_errors_carry_pydantic_field_locations():
                         body=b'{"levels": [{"title": "", "target": -1}], "exp": "x"}')
     assert status == 400
     locs = {tuple(d["loc"]) for d in body["error"]["details"]}
-    assert {("body", "levels", 0, "title"), ("body", "levels", 0, "target"), ("body", "exp"), ("body", "context")} <= locs
+    assert {("body", "levels", 0, "title"), ("body", "levels", 0, "target"), ("body", "exp"),
+            ("body", "context")} <= locs
 
 
 def test_an_unexpected_error_is_a_500_without_internals():

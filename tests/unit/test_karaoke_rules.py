@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.core import firestore, ids
+from shared.core import firestore, ids, pusher
 from shared.gifts.models import GiftProduct
 from shared.goals.karaoke_rules import DONE_TOLERANCE, KaraokeQueue, advance, enqueue, performed, window
 from shared.goals.models import (
@@ -18,7 +18,6 @@ from shared.goals.models import (
     OwnerMetadata,
     SessionConditions,
 )
-from shared.core import pusher
 
 NOW = 1_800_000_000.0
 

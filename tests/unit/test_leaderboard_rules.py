@@ -6,15 +6,14 @@ import datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.core import ids
+from shared.core import ids, pusher
 from shared.core.steps import Effects
 from shared.leaderboards import rules
 from shared.leaderboards.models import BoardTop, LeaderboardUpdated, StreamerLeaderboardQuery, Supporter
 from shared.ledger.spending import DIAMONDS_SPENT, DiamondsSpent, spent, unlocked
-from shared.core import pusher
 
 # 2026-12-31 23:59:59 UTC: a Thursday of ISO week 53 of 2026
-LAST_SECOND = datetime.datetime(2026, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc).timestamp()
+LAST_SECOND = datetime.datetime(2026, 12, 31, 23, 59, 59, tzinfo=datetime.UTC).timestamp()
 
 
 def spend(**changes) -> DiamondsSpent:

@@ -8,8 +8,8 @@ import sys
 
 from shared import app
 from shared.core import ids, openapi
-from shared.tools import generate
 from shared.core.http import surface_for
+from shared.tools import generate
 from tests.stack import ROOT
 
 REGISTRY = app.load()

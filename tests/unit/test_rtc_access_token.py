@@ -173,7 +173,7 @@ class RefReadByteBuffer:
         messages = {}
         maplen = self.unpack_uint16()
 
-        for index in range(maplen):
+        for _ in range(maplen):
             key = self.unpack_uint16()
             value = self.unpack_uint32()
             messages[key] = value
@@ -227,8 +227,10 @@ def test_the_vendor_example_byte_for_byte():
     ("", "u", 5, []),
 ])
 def test_matches_the_vendor_sample_for_other_inputs(room, user, expire_at, grants):
-    ours = build(APP_ID, "k" * 32, room, user, expire_at=expire_at, privileges=dict(grants), issued_at=3, nonce=99999999)
-    assert ours == _reference(APP_ID, "k" * 32, room, user, expire_at=expire_at, grants=grants, issued_at=3, nonce=99999999)
+    ours = build(APP_ID, "k" * 32, room, user, expire_at=expire_at, privileges=dict(grants), issued_at=3,
+                 nonce=99999999)
+    assert ours == _reference(APP_ID, "k" * 32, room, user, expire_at=expire_at, grants=grants, issued_at=3,
+                              nonce=99999999)
 
 
 def test_the_vendor_parser_reads_our_token_and_its_signature_holds():

@@ -14,7 +14,7 @@ from shared.core import config, options
 from shared.core.errors import AppError
 from shared.rtc import RtcError, byteplus, signing, start_snapshot, stop_snapshot
 
-NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.UTC)
 AK, SK, REGION = "AKLTexampleaccesskey", "example-secret-key", "ap-singapore-1"
 BODY = b'{"AppId":"app-1","RoomId":"room-1","TaskId":"task-1"}'
 QUERY = {"Action": "StopSnapshot", "Version": "2022-06-01"}
@@ -52,7 +52,8 @@ def test_the_signature_follows_the_documented_algorithm():
         f"content-type:application/json\nhost:open.byteplusapi.com\nx-content-sha256:{BODY_SHA256}\nx-date:20240501T120000Z\n",
         "content-type;host;x-content-sha256;x-date", hashlib.sha256(BODY).hexdigest(),
     ])
-    to_sign = f"HMAC-SHA256\n20240501T120000Z\n20240501/{REGION}/rtc/request\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    to_sign = (f"HMAC-SHA256\n20240501T120000Z\n20240501/{REGION}/rtc/request\n"
+               f"{hashlib.sha256(canonical.encode()).hexdigest()}")
     key = SK.encode()
     for part in ("20240501", REGION, "rtc", "request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -77,7 +78,8 @@ def test_the_server_side_check_accepts_a_signed_request_and_refuses_what_the_gat
         ("SignatureDoesNotMatch", _sign(url, secret="another-secret"), BODY, NOW),
         ("SignatureDoesNotMatch", _sign(url), BODY + b" ", NOW),  # the body is not the one signed
         ("SignatureDoesNotMatch", {**_sign(url), "Host": "127.0.0.1:9999"}, BODY, NOW),
-        ("InvalidAccessKey", {**_sign(url), "Authorization": _sign(url)["Authorization"].replace(AK, "AKLTother")}, BODY, NOW),
+        ("InvalidAccessKey", {**_sign(url), "Authorization": _sign(url)["Authorization"].replace(AK, "AKLTother")},
+         BODY, NOW),
         ("InvalidTimestamp", _sign(url), BODY, NOW + datetime.timedelta(hours=1)),
         ("MissingAuthenticationToken", {k: v for k, v in _sign(url).items() if k != "Authorization"}, BODY, NOW),
     ]
@@ -124,7 +126,8 @@ def answer(monkeypatch):
 def envelope(action: str, code: str | None = None, status: int = 200) -> FakeResponse:
     meta = {"RequestId": "202405011200000102250712", "Action": action, "Version": "2022-06-01",
             "Service": "rtc", "Region": REGION}
-    body = {"ResponseMetadata": {**meta, "Error": {"Code": code, "Message": "..."}}} if code else {"ResponseMetadata": meta, "Result": "ok"}
+    body = ({"ResponseMetadata": {**meta, "Error": {"Code": code, "Message": "..."}}} if code
+            else {"ResponseMetadata": meta, "Result": "ok"})
     return FakeResponse(status, json.dumps(body).encode())
 
 

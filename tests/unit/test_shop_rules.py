@@ -30,10 +30,12 @@ def test_metadata_is_verified_before_anything_is_read():
     kid = jwt.get_unverified_header(token)["kid"]
     secret = settings().shop_secret
     forged = [
-        jwt.encode({**FIELDS, "exp": int(clock.now()) + 60}, "another-secret-" * 3, algorithm="HS256", headers={"kid": kid}),
+        jwt.encode({**FIELDS, "exp": int(clock.now()) + 60}, "another-secret-" * 3, algorithm="HS256",
+                   headers={"kid": kid}),
         jwt.encode({**FIELDS, "exp": int(clock.now()) + 60}, secret, algorithm="HS256", headers={"kid": "0" * 8}),
         jwt.encode({**FIELDS, "exp": int(clock.now()) + 60}, secret, algorithm="HS256"),  # no kid
-        jwt.encode({**FIELDS, "exp": int(clock.now()) - 60}, secret, algorithm="HS256", headers={"kid": kid}),  # expired
+        # expired
+        jwt.encode({**FIELDS, "exp": int(clock.now()) - 60}, secret, algorithm="HS256", headers={"kid": kid}),
         jwt.encode({"icpOrderId": "x", "exp": int(clock.now()) + 60}, secret, algorithm="HS256", headers={"kid": kid}),
         jwt.encode({**FIELDS, "exp": int(clock.now()) + 60}, None, algorithm="none", headers={"kid": kid}),
         token[:-2] + ("AA" if not token.endswith("AA") else "BB"),

@@ -12,7 +12,8 @@ import re
 
 import pytest
 
-from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, registry, tfvars)
+from shared.tools import generate
+from tests.unit.terraform_config import (
     HCL_TYPES,
     KINDS,
     REGISTRY_VARIABLES,
@@ -30,11 +31,7 @@ from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, regi
     _render,
     _squash,
     _tf_files,
-    config,
-    generate,
     kebab,
-    registry,
-    tfvars,
 )
 
 # --- the generated variables and the registry --------------------------------------------------
@@ -117,9 +114,11 @@ def test_every_tfvars_key_is_a_declared_variable(config, tfvars):
         attributes = {attribute: hcl_type for attribute, _, hcl_type in declared}
         optional = {attribute for attribute, wrapped, _ in declared if wrapped}
         generated = {key for entry in value.values() for key in entry}
-        assert set(attributes) == generated, f"var.{name} declares {sorted(attributes)}, tfvars hold {sorted(generated)}"
+        assert set(attributes) == generated, (
+            f"var.{name} declares {sorted(attributes)}, tfvars hold {sorted(generated)}")
         everywhere = {key for key in generated if all(key in entry for entry in value.values())}
-        assert optional == generated - everywhere, f"var.{name}: optional {sorted(optional)}, left out {sorted(generated - everywhere)}"
+        assert optional == generated - everywhere, (
+            f"var.{name}: optional {sorted(optional)}, left out {sorted(generated - everywhere)}")
         for key, entry in value.items():
             for attribute, v in entry.items():
                 if v is not None:
@@ -223,7 +222,8 @@ def test_registry_resources_use_for_each(config, tfvars, rtype, expr):
     for name, other in _of_type(config, rtype).items():
         if other is body:
             continue
-        assert "for_each" not in other or "var." not in str(other["for_each"]), f"{rtype}.{name} iterates a variable too"
+        assert "for_each" not in other or "var." not in str(other["for_each"]), (
+            f"{rtype}.{name} iterates a variable too")
         literal = str(other.get("name", ""))
         assert literal not in registry_names and not any(literal.endswith(f"-{n}") for n in registry_names), (
             f"{rtype}.{name} hand-declares {literal!r}, which the registry already declares"
@@ -238,11 +238,13 @@ def test_queues_are_all_from_var_queues(config, tfvars, registry):
     # Each queue's rate and retries are its declared QueueOptions.
     for name, entry in tfvars["queues"].items():
         declared = registry.queue_options[name]
-        assert {k: _render(rates.get(k), entry) for k in ("max_dispatches_per_second", "max_concurrent_dispatches")} == {
+        assert {k: _render(rates.get(k), entry)
+                for k in ("max_dispatches_per_second", "max_concurrent_dispatches")} == {
             "max_dispatches_per_second": declared.max_dispatches_per_second,
             "max_concurrent_dispatches": declared.max_concurrent_dispatches,
         }, name
-        assert {k: _render(retry.get(k), entry) for k in ("max_attempts", "min_backoff", "max_backoff", "max_doublings")} == {
+        assert {k: _render(retry.get(k), entry)
+                for k in ("max_attempts", "min_backoff", "max_backoff", "max_doublings")} == {
             "max_attempts": declared.max_attempts, "min_backoff": f"{declared.min_backoff}s",
             "max_backoff": f"{declared.max_backoff}s", "max_doublings": declared.max_doublings,
         }, name
@@ -279,7 +281,9 @@ def test_every_receiver_has_a_dead_lettered_push_subscription(config, tfvars, re
     assert keepers and keepers[0].get("message_retention_duration") == "604800s"
     agent = _locals(config).get("pubsub_service_agent", "")
     assert re.fullmatch(
-        r"serviceAccount:service-\$\{data\.google_project\.\w+\.number\}@gcp-sa-pubsub\.iam\.gserviceaccount\.com", agent
+        r"serviceAccount:service-\$\{data\.google_project\.\w+\.number\}"
+        r"@gcp-sa-pubsub\.iam\.gserviceaccount\.com",
+        agent,
     ), agent
     publishers = [
         b for b in _of_type(config, "google_pubsub_topic_iam_member").values()
@@ -306,7 +310,8 @@ def test_receiver_options_reach_their_subscription(config, tfvars, registry):
         assert _render(retry.get("maximum_backoff"), entry) == f"{options.retry.max_backoff}s", name
         # Pub/Sub waits for the push response as long as the function may run (10-600 s allowed).
         assert _render(body.get("ack_deadline_seconds"), entry) == max(10, options.timeout), name
-        assert 5 <= options.retry.max_attempts <= 100 and options.retry.max_backoff <= 600, f"{name}: beyond Pub/Sub's limits"
+        assert 5 <= options.retry.max_attempts <= 100 and options.retry.max_backoff <= 600, (
+            f"{name}: beyond Pub/Sub's limits")
     # The sweeper runs longer than the default: its subscription must wait for it.
     sweeper = tfvars["functions"]["maintenance-tick--flush-pending-steps"]
     assert _render(body.get("ack_deadline_seconds"), sweeper) == registry.receivers[
@@ -317,7 +322,8 @@ def test_push_account_may_invoke_every_receiver(config):
     (fn_name,) = _for_each_over(config, "google_cloudfunctions2_function", "var.functions")
     invokers = [
         b for b in _for_each_over(config, "google_cloud_run_service_iam_member", "local.receivers").values()
-        if b.get("role") == "roles/run.invoker" and f"google_cloudfunctions2_function.{fn_name}[each.key]" in str(b.get("service"))
+        if b.get("role") == "roles/run.invoker"
+        and f"google_cloudfunctions2_function.{fn_name}[each.key]" in str(b.get("service"))
     ]
     assert len(invokers) == 1, invokers
     (sub,) = _for_each_over(config, "google_pubsub_subscription", "local.receivers").values()
@@ -364,7 +370,8 @@ def test_every_registry_route_is_served(registry, tfvars):
         assert key in served, f"{key} is served by no HTTP function"
         assert served[key] == f"{kebab(route.surface)}-api"
     declared = {f"{r.method} {r.path}" for r in registry.routes}
-    assert not set(served) - declared, f"HTTP functions serve routes the registry lacks: {sorted(set(served) - declared)}"
+    assert not set(served) - declared, (
+        f"HTTP functions serve routes the registry lacks: {sorted(set(served) - declared)}")
 
 
 def test_http_invokers_follow_public_flag(config):

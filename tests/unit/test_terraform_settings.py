@@ -12,10 +12,12 @@ import subprocess
 
 import pytest
 
-from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, registry, tfvars)
+from shared import app
+from shared.core import config as core_config
+from shared.core.options import SECRET_NAMES
+from tests.unit.terraform_config import (
     BLOCK,
     ROOT,
-    SECRET_NAMES,
     TASK_HANDLER,
     TF_DIR,
     _block,
@@ -26,25 +28,23 @@ from tests.unit.terraform_config import (  # noqa: F401  (fixtures: config, regi
     _options,
     _resources,
     _squash,
-    app,
-    config,
-    core_config,
-    registry,
-    tfvars,
 )
 
 ENVIRONMENT = re.compile(
     r"\$\{merge\(local\.function_env, \{FUNCTION_SECRETS = join\(\" \", each\.value\.secrets\)\}, "
-    r"\{for (\w+) in each\.value\.secrets : \1 => local\.secrets\[\1\]\}\)\}"
+    r"\{for (\w+) in each\.value\.secrets : \1 => local\.secrets\[\1\]\}, "
+    r"\{DEPLOYED_ENTRY_POINT = each\.value\.entry_point\}\)\}"
 )
 
 
 def _environment(config: dict, entry: dict) -> dict[str, str]:
     """A function's environment as functions.tf builds it for one tfvars entry: the common
-    settings, FUNCTION_SECRETS, and the secrets the entry lists (values as their expressions)."""
+    settings, FUNCTION_SECRETS, the secrets the entry lists (values as their expressions) and
+    DEPLOYED_ENTRY_POINT, which names the modules it loads (shared/app.py)."""
     locals_ = _locals(config)
     return {**locals_["function_env"], "FUNCTION_SECRETS": " ".join(entry["secrets"]),
-            **{name: locals_["secrets"][name] for name in entry["secrets"]}}
+            **{name: locals_["secrets"][name] for name in entry["secrets"]},
+            app.ENTRY_POINT_VARIABLE: entry["entry_point"]}
 
 
 def test_functions_get_the_environment_the_code_reads(config):
@@ -87,6 +87,18 @@ def test_each_function_gets_only_the_secrets_it_lists(config, tfvars, registry):
     assert "JWT_SECRET" in _environment(config, functions["goals-api"])
     assert "TASK_SECRET" in _environment(config, functions[TASK_HANDLER])
     assert "JWT_SECRET" not in _environment(config, functions[TASK_HANDLER])
+
+
+def test_each_function_names_the_entry_point_whose_modules_it_loads(config, tfvars):
+    targets = app.targets()
+    for name, entry in tfvars["functions"].items():
+        deployed = _environment(config, entry)[app.ENTRY_POINT_VARIABLE]
+        assert deployed == entry["entry_point"] and deployed in targets, name
+        assert (targets[deployed]["function"], targets[deployed]["source"]) == (name, entry["source"])
+    assert set(targets) == {entry["entry_point"] for entry in tfvars["functions"].values()}
+    # read at start (shared.app.load) and served by the deployed meta surface: both go into the archive
+    excludes = _resources(config, "data")[("archive_file", "source")].get("excludes") or []
+    assert not [p for p in ("functions/targets.json", "functions/openapi.json") if _excluded(p, excludes)]
 
 
 def test_secret_validations_list_the_secrets_the_code_knows():
@@ -132,10 +144,12 @@ def test_source_archive_is_named_by_its_hash_and_keeps_the_code(config, tfvars):
 def test_bucket_notifications_come_from_var_buckets(config, tfvars, registry):
     notifications = _squash(_locals(config).get("storage_notifications"))
     assert re.fullmatch(
-        r"\$\{\{for(\w+),(\w+)invar\.buckets:\1=>\2\.notification_topicif\2\.notification_topic!=null\}\}", notifications
+        r"\$\{\{for(\w+),(\w+)invar\.buckets:\1=>\2\.notification_topicif\2\.notification_topic!=null\}\}",
+        notifications,
     ), f"local.storage_notifications must derive from var.buckets: {notifications}"
     # What that expression yields is what the registry's buckets notify.
-    derived = {name: b["notification_topic"] for name, b in tfvars["buckets"].items() if b["notification_topic"] is not None}
+    derived = {name: b["notification_topic"] for name, b in tfvars["buckets"].items()
+               if b["notification_topic"] is not None}
     assert derived == {n: b.notify.topic for n, b in registry.buckets.items() if b.notify}
     assert derived.get("assets") == "storage-events"
     assert set(derived.values()) <= set(tfvars["topics"])
@@ -169,10 +183,8 @@ def test_the_scheduler_ticks_a_received_signal_the_way_the_code_publishes(config
 
 
 def test_step_markers_expire_by_the_field_the_code_writes(config):
-    from shared.core import steps
-
     from shared.accounts import credentials, throttle
-    from shared.core import claims
+    from shared.core import claims, steps
     from shared.realtime import headcount
 
     ttls = {name: f for name, f in _of_type(config, "google_firestore_field").items() if "ttl_config" in f}
@@ -232,13 +244,14 @@ def test_the_queries_have_their_composite_indexes(config):
     assert '("encoding.status", "in", ["queued", "encoding"])' in stalled and '("encoding.queued_at", "<"' in stalled
 
     listing = inspect.getsource(posts.of_user)
-    assert all(f in listing for f in ('"user_id", "=="', '"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
+    assert all(f in listing for f in (
+        '"user_id", "=="', '"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
     from shared.feeds import service as feeds
     from shared.feeds import sources as feed_sources
 
     published = inspect.getsource(feed_sources.published_posts)
     assert all(f in published for f in ('"status", "=="', '"nbf", "<="', 'order_by("nbf", direction="DESCENDING")'))
-    assert 'FieldFilter("user_id", "in", names[start:start + IN_LIMIT])).order_by("rank")' in inspect.getsource(
+    assert 'field_filter("user_id", "in", names[start:start + IN_LIMIT])).order_by("rank")' in inspect.getsource(
         feeds._ordered)
     wallet = inspect.getsource(ledger.wallet_of)
     assert 'debit=mine.id, hold=True).order_by("created_at", direction="DESCENDING")' in wallet
@@ -246,7 +259,8 @@ def test_the_queries_have_their_composite_indexes(config):
     from shared.chats import service as chats
 
     listed = inspect.getsource(chats.chats_of)
-    assert '"participants", "array_contains", user_id))\n             .order_by("updated_at", direction="DESCENDING")' in listed
+    assert ('"participants", "array_contains", user_id))\n'
+            '             .order_by("updated_at", direction="DESCENDING")') in listed
 
 
 def test_backend_is_an_empty_gcs_block(config):

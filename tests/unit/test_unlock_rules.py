@@ -50,7 +50,8 @@ def voucher(item_id: str, creator_id: str | None, granted_at: float, status: str
 
 
 def test_each_priced_cost_pays_in_its_own_currency_and_names_its_unlock():
-    expected = {"Diamond": ("diamond", "DiamondUnlock"), "MessagingDiamonds": ("messaging_diamond", "MessagingDiamondsUnlock"),
+    expected = {"Diamond": ("diamond", "DiamondUnlock"),
+                "MessagingDiamonds": ("messaging_diamond", "MessagingDiamondsUnlock"),
                 "Points": ("point", "PointsUnlock"), "RainbowDiamonds": ("rainbow_diamond", "RainbowDiamondUnlock")}
     for name, (currency, unlock) in expected.items():
         cost = COSTS.validate_python({"_cls": name, "amount": 7})
